@@ -1,0 +1,3 @@
+from kubegateway.cli.main import app
+
+app()

@@ -1,0 +1,187 @@
+"""Multiplexed RESP connections from a gateway worker to valkey servers.
+
+Python spends most of a request's time in framework layers and in waiting for
+one backend round trip per request, so each connection here carries many
+requests in flight at once: every request writes its commands back to back
+in one ``write`` call, and replies are matched to requests in order (RESP
+guarantees replies come back in request order on one connection). A pipeline
+or a MULTI/EXEC block is one write, so no other request's commands can land
+inside a transaction.
+
+A connection that fails fails every request waiting on it at once, so a dead
+server is reported within milliseconds rather than after a timeout. The next
+request opens a new connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import itertools
+import typing
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import hiredis
+
+from kubegateway.errors import BackendTimeout, BackendUnavailable
+from kubegateway.protocol.resp import Command, encode_command, encode_commands
+
+CONNECT_TIMEOUT_SECONDS = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where a valkey server listens and which ACL user to log in as."""
+
+    host: str
+    port: int
+    username: str
+    password: str
+
+
+class _Pending:
+    __slots__ = ("future", "remaining", "replies")
+
+    def __init__(self, future: asyncio.Future[list[object]], count: int) -> None:
+        self.future = future
+        self.remaining = count
+        self.replies: list[object] = []
+
+
+class RespConnection(asyncio.Protocol):
+    """One TCP connection that many requests share."""
+
+    def __init__(self) -> None:
+        self._reader = hiredis.Reader()
+        self._pending: collections.deque[_Pending] = collections.deque()
+        self._transport: asyncio.Transport | None = None
+        self.closed = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports implement the Transport methods without
+        # subclassing asyncio.Transport, so this is a cast, not a check.
+        self._transport = typing.cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        self._reader.feed(data)
+        pending = self._pending
+        while True:
+            try:
+                reply = self._reader.gets()
+            except hiredis.ProtocolError as error:
+                self._fail(
+                    BackendUnavailable(f"invalid reply from the server: {error}")
+                )
+                return
+            if reply is False:
+                return
+            if not pending:
+                # A reply nobody waits for means the stream is out of step.
+                self._fail(BackendUnavailable("unexpected reply from the server"))
+                return
+            waiter = pending[0]
+            waiter.replies.append(reply)
+            waiter.remaining -= 1
+            if waiter.remaining == 0:
+                pending.popleft()
+                if not waiter.future.done():
+                    waiter.future.set_result(waiter.replies)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._fail(BackendUnavailable("the connection to the instance was lost"))
+
+    def _fail(self, error: Exception) -> None:
+        self.closed = True
+        while self._pending:
+            waiter = self._pending.popleft()
+            if not waiter.future.done():
+                waiter.future.set_exception(error)
+        if self._transport is not None:
+            self._transport.close()
+
+    def send(self, payload: bytes, replies: int) -> asyncio.Future[list[object]]:
+        """Write ``payload`` and return a future for its ``replies`` replies."""
+        future: asyncio.Future[list[object]] = (
+            asyncio.get_running_loop().create_future()
+        )
+        if self.closed or self._transport is None:
+            future.set_exception(BackendUnavailable("the connection is closed"))
+            return future
+        self._pending.append(_Pending(future, replies))
+        self._transport.write(payload)
+        return future
+
+    def close(self) -> None:
+        self.closed = True
+        if self._transport is not None:
+            self._transport.close()
+
+
+async def open_connection(endpoint: Endpoint) -> RespConnection:
+    """Connect and log in as the endpoint's ACL user."""
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(CONNECT_TIMEOUT_SECONDS):
+            _, connection = await loop.create_connection(
+                RespConnection, endpoint.host, endpoint.port
+            )
+            replies = await connection.send(
+                encode_command(
+                    [b"AUTH", endpoint.username.encode(), endpoint.password.encode()]
+                ),
+                1,
+            )
+    except (OSError, TimeoutError) as error:
+        raise BackendUnavailable(
+            "the instance is not reachable; it may be restarting, retry shortly"
+        ) from error
+    if isinstance(replies[0], Exception):
+        connection.close()
+        raise BackendUnavailable(
+            f"the instance rejected the gateway login: {replies[0]}"
+        )
+    return connection
+
+
+class ConnectionPool:
+    """A few shared connections to one endpoint, used round robin."""
+
+    def __init__(self, endpoint: Endpoint, size: int, timeout: float) -> None:
+        self.endpoint = endpoint
+        self._slots: list[RespConnection | None] = [None] * size
+        self._locks = [asyncio.Lock() for _ in range(size)]
+        self._next = itertools.cycle(range(size))
+        self._timeout = timeout
+
+    async def _connection(self) -> RespConnection:
+        index = next(self._next)
+        connection = self._slots[index]
+        if connection is not None and not connection.closed:
+            return connection
+        async with self._locks[index]:
+            connection = self._slots[index]
+            if connection is None or connection.closed:
+                connection = await open_connection(self.endpoint)
+                self._slots[index] = connection
+            return connection
+
+    async def execute(self, commands: Sequence[Command]) -> list[object]:
+        """Send commands back to back and return one reply per command."""
+        connection = await self._connection()
+        future = connection.send(encode_commands(commands), len(commands))
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await future
+        except TimeoutError as error:
+            # The stream is now out of step for this request; drop the connection.
+            connection.close()
+            raise BackendTimeout(
+                f"the instance did not reply within {self._timeout:g} seconds"
+            ) from error
+
+    def close(self) -> None:
+        for connection in self._slots:
+            if connection is not None:
+                connection.close()
+        self._slots = [None] * len(self._slots)

@@ -1,0 +1,517 @@
+"""The data path: Upstash Redis REST requests in, valkey replies out.
+
+This is the hot path, so it is a bare ASGI callable with no framework: it
+reads the few headers it needs in one pass, authenticates from an in-memory
+directory, checks every command against the server's command table, and
+sends the commands over a shared multiplexed connection. Every answer,
+errors included, is a JSON body.
+
+It never forwards a command the table does not allow, never lets a token act
+on another tenant or instance, and never logs a token or a value.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import structlog
+
+from kubegateway.errors import (
+    BackendUnavailable,
+    Forbidden,
+    KubegatewayError,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    RequestError,
+    TenantSuspended,
+    Unauthenticated,
+)
+from kubegateway.gateway.connections import ConnectionPool, Endpoint
+from kubegateway.gateway.directory import Directory, Grant, InstanceView
+from kubegateway.gateway.ratelimit import RateLimiter
+from kubegateway.ids import InstanceId, TenantId
+from kubegateway.protocol import upstash
+from kubegateway.protocol.commands import CommandTable, Rule, Verdict, is_blocking_call
+from kubegateway.tenancy.models import Access, Quota, TenantPhase
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+log = structlog.get_logger("kubegateway.gateway")
+
+PREFIX = b"/v1/redis/"
+_JSON_METHODS = frozenset({"POST"})
+_PATH_METHODS = frozenset({"GET", "HEAD", "POST", "PUT"})
+_CONTENT_TYPE = (b"content-type", b"application/json")
+
+# Upper bound on a body read only to drain it before an error reply; beyond
+# it the server closes the connection instead.
+DRAIN_LIMIT_BYTES = 64 * 2**20
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    pool_size: int = 2
+    request_timeout: float = 10.0
+    # Used when a tenant's quota sets no request size limit.
+    max_request_size: int = 10 * 2**20
+    # Worker processes; each enforces its share of a tenant's max_connections.
+    workers: int = 1
+
+
+@dataclass(slots=True)
+class _Request:
+    method: str
+    tenant: TenantId
+    instance: InstanceId
+    rest: list[bytes]
+    query: bytes
+    token: str | None
+    encode: bool
+    content_length: int | None
+
+
+class Outcome:
+    """What one request did, for metrics and logs."""
+
+    __slots__ = ("command_class", "commands", "instance", "status", "tenant")
+
+    def __init__(self) -> None:
+        self.status = 200
+        self.tenant = ""
+        self.instance = ""
+        self.commands = 0
+        self.command_class = "none"
+
+
+class DataPath:
+    def __init__(self, directory: Directory, settings: Settings) -> None:
+        self._directory = directory
+        self._settings = settings
+        self._pools: dict[Endpoint, ConnectionPool] = {}
+        self._tables: dict[tuple[str, int], CommandTable] = {}
+        self._sync_prefix = f"{os.getpid():x}-{time.time_ns():x}-".encode()
+        self._writes = 0
+        self._in_flight: dict[TenantId, int] = {}
+        self.observers: list[Callable[[Outcome, float, int, int], None]] = []
+        self.limiter: RateLimiter | None = None
+        # Tenants whose data on disk is over their storage quota.
+        self.over_storage: frozenset[str] = frozenset()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        outcome = Outcome()
+        reader = _BodyReader(receive)
+        extra: list[tuple[bytes, bytes]] = []
+        try:
+            request = self._parse_scope(scope)
+            outcome.tenant, outcome.instance = request.tenant, request.instance
+            status, body = await self._serve(request, reader, outcome)
+        except KubegatewayError as error:
+            status, body = error.status, orjson.dumps(error.to_body())
+            if isinstance(error, RateLimited):
+                extra = [(b"retry-after", str(error.retry_after).encode())]
+            elif isinstance(error, _MethodNotAllowed):
+                extra = [(b"allow", error.allow)]
+            if not reader.started and _expects_continue(scope):
+                # The client waits for "100 Continue" before it sends the
+                # body, so answer now and close: the unsent body can then
+                # never be parsed as the next request.
+                extra.append((b"connection", b"close"))
+            else:
+                # Answer only after the whole body arrived, so clients that
+                # are still sending see the reply instead of a reset
+                # connection.
+                await reader.drain()
+            if error.status >= 500:
+                log.warning(
+                    "Request failed.",
+                    tenant=outcome.tenant,
+                    instance=outcome.instance,
+                    status=error.status,
+                    error=error.message,
+                )
+        outcome.status = status
+        await self._respond(send, status, body, scope["method"] == "HEAD", extra)
+        for observe in self.observers:
+            observe(outcome, time.perf_counter() - started, reader.size, len(body))
+
+    def _parse_scope(self, scope: Scope) -> _Request:
+        raw: bytes = scope.get("raw_path") or scope["path"].encode()
+        raw = raw.split(b"?", 1)[0]
+        segments = raw[len(PREFIX) :].split(b"/")
+        if len(segments) < 2 or not segments[0] or not segments[1]:
+            raise NotFound(
+                "the path must be /v1/redis/<tenant>/<instance>[/command...]"
+            )
+        tenant = TenantId(segments[0].decode("ascii", "replace"))
+        instance = InstanceId(segments[1].decode("ascii", "replace"))
+        rest = segments[2:]
+        while rest and not rest[0]:
+            rest.pop(0)
+        if rest and not rest[-1]:
+            rest.pop()
+        token = None
+        encode = False
+        content_length = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                scheme, _, credential = value.decode("latin-1").partition(" ")
+                if scheme.lower() == "bearer":
+                    token = credential.strip()
+            elif name == b"upstash-encoding":
+                encode = value.lower() == b"base64"
+            elif name == b"content-length" and value.isdigit():
+                content_length = int(value)
+        query: bytes = scope.get("query_string", b"")
+        if token is None and query:
+            for key, value in upstash.query_pairs(query):
+                if key == b"_token":
+                    token = value.decode("latin-1")
+        return _Request(
+            scope["method"],
+            tenant,
+            instance,
+            rest,
+            query,
+            token,
+            encode,
+            content_length,
+        )
+
+    def _authorize(self, request: _Request) -> tuple[Grant, InstanceView, Quota]:
+        if not request.token:
+            raise Unauthenticated(
+                "missing token: send 'Authorization: Bearer <token>' or '?_token='"
+            )
+        grant = self._directory.authenticate(request.token)
+        if grant is None:
+            raise Unauthenticated("the token is invalid, revoked or expired")
+        if grant.tenant != request.tenant or grant.instance != request.instance:
+            raise Forbidden(
+                "the token is not valid for this tenant and instance; "
+                "use a token created for it"
+            )
+        tenant = self._directory.tenant(grant.tenant)
+        if tenant is None:
+            raise NotFound(f"tenant {request.tenant!r} does not exist")
+        if tenant.phase != TenantPhase.ACTIVE:
+            raise TenantSuspended(
+                f"tenant {request.tenant!r} is {tenant.phase.lower()} "
+                f"({tenant.reason}); its data is kept but requests are rejected"
+            )
+        instance = self._directory.instance(grant.tenant, grant.instance)
+        if instance is None:
+            raise BackendUnavailable(
+                f"instance {request.instance!r} is not ready yet; retry shortly"
+            )
+        return grant, instance, tenant.quota
+
+    async def _serve(
+        self, request: _Request, reader: _BodyReader, outcome: Outcome
+    ) -> tuple[int, bytes]:
+        grant, instance, quota = self._authorize(request)
+        share = -(-quota.max_connections // self._settings.workers)
+        in_flight = self._in_flight.get(grant.tenant, 0)
+        if quota.max_connections and in_flight >= share:
+            raise RateLimited(
+                f"tenant {grant.tenant!r} has {quota.max_connections} concurrent "
+                "requests in flight, its max_connections quota; retry shortly",
+                retry_after=1,
+            )
+        self._in_flight[grant.tenant] = in_flight + 1
+        try:
+            return await self._serve_admitted(
+                request, reader, outcome, grant, instance, quota
+            )
+        finally:
+            self._in_flight[grant.tenant] -= 1
+
+    async def _serve_admitted(
+        self,
+        request: _Request,
+        reader: _BodyReader,
+        outcome: Outcome,
+        grant: Grant,
+        instance: InstanceView,
+        quota: Quota,
+    ) -> tuple[int, bytes]:
+        limit = quota.max_request_size or self._settings.max_request_size
+        kind = self._route(request)
+        if request.content_length is not None and request.content_length > limit:
+            raise PayloadTooLarge(
+                f"the request body is {request.content_length} bytes; "
+                f"the limit is {limit} bytes"
+            )
+        body = await reader.read(limit)
+        endpoint = (
+            instance.read_only
+            if grant.access == Access.READ_ONLY
+            else instance.read_write
+        )
+        pool = self._pool(endpoint)
+        table = await self._table(pool)
+        if kind == "single":
+            commands = [upstash.parse_single(body)]
+        elif kind == "path":
+            commands = [upstash.parse_path(request.rest, body, request.query)]
+        else:
+            commands = upstash.parse_many(body)
+        outcome.commands = len(commands)
+        if self.limiter is not None:
+            await self.limiter.acquire(
+                grant.tenant, len(commands), quota.requests_per_minute
+            )
+        over_storage = grant.tenant in self.over_storage
+        rules = [
+            self._rule(table, command, grant, over_storage) for command in commands
+        ]
+        outcome.command_class = _command_class(rules)
+        if kind == "multi-exec":
+            status, response = await self._transaction(pool, commands, rules, request)
+        elif kind == "pipeline":
+            status, response = await self._pipeline(pool, commands, rules, request)
+        else:
+            status, response = await self._single(pool, commands[0], rules[0], request)
+        return status, response
+
+    def _route(self, request: _Request) -> str:
+        rest = request.rest
+        if not rest:
+            kind, allowed = "single", _JSON_METHODS
+        elif rest == [b"pipeline"]:
+            kind, allowed = "pipeline", _JSON_METHODS
+        elif rest == [b"multi-exec"]:
+            kind, allowed = "multi-exec", _JSON_METHODS
+        else:
+            kind, allowed = "path", _PATH_METHODS
+        if request.method not in allowed:
+            raise _MethodNotAllowed(request.method, allowed)
+        return kind
+
+    def _pool(self, endpoint: Endpoint) -> ConnectionPool:
+        pool = self._pools.get(endpoint)
+        if pool is None:
+            pool = ConnectionPool(
+                endpoint, self._settings.pool_size, self._settings.request_timeout
+            )
+            self._pools[endpoint] = pool
+            self._close_stale_pools(endpoint)
+        return pool
+
+    def _close_stale_pools(self, endpoint: Endpoint) -> None:
+        # A restarted instance may move to another port or change passwords;
+        # drop pools to the old address so their connections do not linger.
+        for other in list(self._pools):
+            same_user = other.username == endpoint.username
+            if other != endpoint and same_user and other.port == endpoint.port:
+                self._pools.pop(other).close()
+
+    async def _table(self, pool: ConnectionPool) -> CommandTable:
+        key = (pool.endpoint.host, pool.endpoint.port)
+        table = self._tables.get(key)
+        if table is None:
+            replies = await pool.execute([[b"COMMAND"]])
+            if isinstance(replies[0], Exception) or not isinstance(replies[0], list):
+                raise BackendUnavailable(
+                    f"the instance did not return its command table: {replies[0]}"
+                )
+            table = CommandTable.from_command_reply(replies[0])
+            self._tables[key] = table
+        return table
+
+    def _rule(
+        self,
+        table: CommandTable,
+        command: Sequence[bytes],
+        grant: Grant,
+        over_storage: bool,
+    ) -> Rule | Exception:
+        rule = table.lookup(command)
+        name = command[0].decode("utf-8", "replace").lower()
+        if rule is None:
+            return upstash.CommandRejected(f"ERR unknown command '{name}'")
+        if rule.verdict == Verdict.FORBIDDEN:
+            return upstash.CommandRejected(
+                f"NOPERM the command '{rule.info.name}' is not allowed for tenants"
+            )
+        if rule.verdict == Verdict.UNSUPPORTED or (
+            rule.info.name in ("xread", "xreadgroup") and is_blocking_call(command)
+        ):
+            return upstash.CommandRejected(
+                f"ERR the command '{rule.info.name}' is not supported by the REST API"
+            )
+        if grant.access == Access.READ_ONLY and not rule.info.read_only:
+            return upstash.CommandRejected(
+                f"NOPERM this token is read-only and cannot run '{rule.info.name}'"
+            )
+        if (
+            over_storage
+            and rule.info.writes
+            and "@dangerous" not in rule.info.categories
+        ):
+            # FLUSHDB and FLUSHALL stay allowed so a tenant can free space.
+            return upstash.CommandRejected(
+                f"ERR storage quota exceeded for tenant '{grant.tenant}'; "
+                "delete data or ask for a larger quota"
+            )
+        return rule
+
+    def _note_write(self, rules: Sequence[Rule | Exception]) -> None:
+        if any(isinstance(rule, Rule) and rule.info.writes for rule in rules):
+            self._writes += 1
+
+    async def _single(
+        self,
+        pool: ConnectionPool,
+        command: list[bytes],
+        rule: Rule | Exception,
+        request: _Request,
+    ) -> tuple[int, bytes]:
+        if isinstance(rule, Exception):
+            return upstash.render_result(rule, request.encode)
+        replies = await pool.execute([command])
+        self._note_write([rule])
+        return upstash.render_result(replies[0], request.encode)
+
+    async def _pipeline(
+        self,
+        pool: ConnectionPool,
+        commands: list[list[bytes]],
+        rules: list[Rule | Exception],
+        request: _Request,
+    ) -> tuple[int, bytes]:
+        allowed = [
+            c for c, r in zip(commands, rules, strict=True) if isinstance(r, Rule)
+        ]
+        replies = iter(await pool.execute(allowed) if allowed else [])
+        values = [r if isinstance(r, Exception) else next(replies) for r in rules]
+        self._note_write(rules)
+        return 200, orjson.dumps(upstash.render_items(values, request.encode))
+
+    async def _transaction(
+        self,
+        pool: ConnectionPool,
+        commands: list[list[bytes]],
+        rules: list[Rule | Exception],
+        request: _Request,
+    ) -> tuple[int, bytes]:
+        for rule in rules:
+            if isinstance(rule, Exception):
+                return 400, upstash.error_body(
+                    f"EXECABORT Transaction discarded because of: {rule}"
+                )
+        replies = await pool.execute([[b"MULTI"], *commands, [b"EXEC"]])
+        for reply in replies[:-1]:
+            if isinstance(reply, Exception):
+                # The server's EXECABORT text does not say which command
+                # failed to queue, so name the first error instead.
+                return 400, upstash.error_body(
+                    f"EXECABORT Transaction discarded because of: {reply}"
+                )
+        result = replies[-1]
+        if isinstance(result, Exception) or result is None:
+            return 400, upstash.error_body(
+                str(result or "EXECABORT transaction aborted")
+            )
+        assert isinstance(result, list)
+        self._note_write(rules)
+        return 200, orjson.dumps(upstash.render_items(result, request.encode))
+
+    async def _respond(
+        self,
+        send: Send,
+        status: int,
+        body: bytes,
+        head: bool,
+        extra: list[tuple[bytes, bytes]],
+    ) -> None:
+        headers = [
+            _CONTENT_TYPE,
+            (b"content-length", str(len(body)).encode()),
+            (b"upstash-sync-token", self._sync_prefix + str(self._writes).encode()),
+        ]
+        headers.extend(extra)
+        await send(
+            {"type": "http.response.start", "status": status, "headers": headers}
+        )
+        await send({"type": "http.response.body", "body": b"" if head else body})
+
+    def close(self) -> None:
+        for pool in self._pools.values():
+            pool.close()
+        self._pools.clear()
+
+
+class _MethodNotAllowed(KubegatewayError):
+    status = 405
+
+    def __init__(self, method: str, allowed: frozenset[str]) -> None:
+        methods = ", ".join(sorted(allowed))
+        super().__init__(f"method {method} is not allowed here; use {methods}")
+        self.allow = methods.encode()
+
+
+def _expects_continue(scope: Scope) -> bool:
+    return any(
+        name == b"expect" and value.lower() == b"100-continue"
+        for name, value in scope["headers"]
+    )
+
+
+def _command_class(rules: Sequence[Rule | Exception]) -> str:
+    """Classify a request for metrics without using user-supplied names."""
+    if any(isinstance(rule, Exception) for rule in rules):
+        return "rejected"
+    if any(isinstance(rule, Rule) and rule.info.writes for rule in rules):
+        return "write"
+    return "read"
+
+
+class _BodyReader:
+    """Reads the request body once, under a size limit, or drains it."""
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self.size = 0
+        self.complete = False
+        # Whether ``receive`` was called, which makes uvicorn send
+        # "100 Continue" to a client that asked for it.
+        self.started = False
+
+    async def read(self, limit: int) -> bytes:
+        chunks: list[bytes] = []
+        while not self.complete:
+            self.started = True
+            message = await self._receive()
+            if message["type"] != "http.request":
+                self.complete = True
+                raise RequestError("the client disconnected before sending the body")
+            chunk: bytes = message.get("body", b"")
+            self.size += len(chunk)
+            self.complete = not message.get("more_body", False)
+            if self.size > limit:
+                raise PayloadTooLarge(
+                    f"the request body is over the limit of {limit} bytes"
+                )
+            chunks.append(chunk)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    async def drain(self) -> None:
+        """Discard the rest of the body, up to ``DRAIN_LIMIT_BYTES``."""
+        while not self.complete and self.size < DRAIN_LIMIT_BYTES:
+            self.started = True
+            message = await self._receive()
+            if message["type"] != "http.request":
+                self.complete = True
+                return
+            self.size += len(message.get("body", b""))
+            self.complete = not message.get("more_body", False)

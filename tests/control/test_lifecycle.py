@@ -1,0 +1,157 @@
+"""Tenant lifecycle: suspend, resume, idempotent create and delete, rollback."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import call
+from tests.gateway_process import Gateway, Instance, valkey_processes
+
+
+def test_suspended_tenant_gets_403_and_keeps_data(
+    gateway: Gateway, fresh: Instance
+) -> None:
+    assert call(fresh, ["SET", "kept", "yes"]).status_code == 200
+    with gateway.admin() as client:
+        suspended = client.post(
+            f"/v1/tenants/{fresh.tenant}/suspend", json={"reason": "unpaid invoice"}
+        )
+    assert suspended.json()["phase"] == "Suspended"
+    assert suspended.json()["reason"] == "unpaid invoice"
+    time.sleep(0.1)
+    denied = call(fresh, ["GET", "kept"])
+    assert denied.status_code == 403
+    assert "suspended" in denied.json()["error"]
+    with gateway.admin() as client:
+        resumed = client.post(f"/v1/tenants/{fresh.tenant}/resume")
+    assert resumed.json()["phase"] == "Active"
+    time.sleep(0.1)
+    assert call(fresh, ["GET", "kept"]).json() == {"result": "yes"}
+
+
+def test_create_tenant_twice_is_idempotent(gateway: Gateway) -> None:
+    with gateway.admin() as client:
+        first = client.post("/v1/tenants", json={"id": "twice", "plan": "free"})
+        second = client.post("/v1/tenants", json={"id": "twice", "plan": "free"})
+        changed = client.post("/v1/tenants", json={"id": "twice", "plan": "pro"})
+    assert first.status_code == 201
+    assert second.status_code == 200
+    assert second.json()["created_at"] == first.json()["created_at"]
+    assert changed.status_code == 409
+
+
+def test_create_instance_twice_is_idempotent(gateway: Gateway) -> None:
+    with gateway.admin() as client:
+        client.post("/v1/tenants", json={"id": "instwice"})
+        first = client.post("/v1/tenants/instwice/instances", json={"id": "a", "memory": "8Mi"})
+        second = client.post("/v1/tenants/instwice/instances", json={"id": "a", "memory": "8Mi"})
+    assert first.status_code == 201
+    assert second.status_code == 200
+
+
+def test_delete_removes_everything(gateway: Gateway) -> None:
+    target = gateway.create_instance("doomed", "db", memory="8Mi")
+    assert call(target, ["SET", "k", "v"]).status_code == 200
+    data = gateway.data_dir / "instances" / "doomed"
+    assert data.is_dir()
+    time.sleep(1.5)  # let the usage counters reach the shared valkey
+    with gateway.admin() as client:
+        assert "doomed" in client.get("/metrics").text
+        assert client.delete("/v1/tenants/doomed").status_code == 204
+        assert client.get("/v1/tenants/doomed").status_code == 404
+        assert client.delete("/v1/tenants/doomed").status_code == 204
+        metrics = client.get("/metrics").text
+    assert not data.exists()
+    assert 'tenant="doomed"' not in metrics
+    assert call(target, ["GET", "k"]).status_code == 401
+    assert valkey_processes(data) == []
+
+
+def test_deleted_tenant_can_be_created_again_empty(gateway: Gateway) -> None:
+    first = gateway.create_instance("reborn", "db", memory="8Mi")
+    call(first, ["SET", "old", "data"])
+    with gateway.admin() as client:
+        assert client.delete("/v1/tenants/reborn").status_code == 204
+    second = gateway.create_instance("reborn", "db", memory="8Mi")
+    assert call(second, ["GET", "old"]).json() == {"result": None}
+
+
+def test_instance_delete_is_idempotent(gateway: Gateway) -> None:
+    gateway.create_instance("instdel", "db", memory="8Mi")
+    with gateway.admin() as client:
+        assert client.delete("/v1/tenants/instdel/instances/db").status_code == 204
+        assert client.delete("/v1/tenants/instdel/instances/db").status_code == 204
+        assert client.get("/v1/tenants/instdel/tokens").json() == []
+
+
+@pytest.fixture
+def faulty_gateway(tmp_path: Path) -> Gateway:
+    server = Gateway(
+        tmp_path / "data", env={"KUBEGATEWAY_INJECT_FAULTS": "instance-start"}
+    )
+    server.start()
+    yield server  # type: ignore[misc]
+    server.stop()
+
+
+def test_failed_instance_create_is_rolled_back(faulty_gateway: Gateway) -> None:
+    with faulty_gateway.admin() as client:
+        client.post("/v1/tenants", json={"id": "halfway"}).raise_for_status()
+        response = client.post(
+            "/v1/tenants/halfway/instances", json={"id": "db", "memory": "8Mi"}
+        )
+        assert response.status_code == 503
+        assert "injected failure" in response.json()["error"]
+        assert client.get("/v1/tenants/halfway/instances").json() == []
+        audit = client.get("/v1/tenants/halfway/audit").json()
+    assert not (faulty_gateway.data_dir / "instances" / "halfway" / "db").exists()
+    assert audit[0]["action"] == "instance.create"
+    assert audit[0]["result"] == "failed"
+
+
+def test_retry_after_failure_succeeds(tmp_path: Path) -> None:
+    first = Gateway(tmp_path / "data", env={"KUBEGATEWAY_INJECT_FAULTS": "instance-start"})
+    first.start()
+    try:
+        with first.admin() as client:
+            client.post("/v1/tenants", json={"id": "retry"}).raise_for_status()
+            failed = client.post("/v1/tenants/retry/instances", json={"id": "db"})
+            assert failed.status_code == 503
+    finally:
+        first.stop()
+    second = Gateway(tmp_path / "data", port=first.port)
+    second.start()
+    try:
+        with second.admin() as client:
+            done = client.post("/v1/tenants/retry/instances", json={"id": "db"})
+            assert done.status_code == 201, done.text
+            assert done.json()["phase"] == "Running"
+    finally:
+        second.stop()
+
+
+def test_up_stops_every_valkey_on_sigterm(tmp_path: Path) -> None:
+    server = Gateway(tmp_path / "data")
+    server.start()
+    server.create_instance("orphans", "a", memory="8Mi")
+    server.create_instance("orphans", "b", memory="8Mi")
+    assert len(valkey_processes(server.data_dir)) == 3  # two instances and the system one
+    assert server.stop() == 0
+    assert valkey_processes(server.data_dir) == []
+
+
+def test_admin_token_is_printed_once_and_never_logged(gateway: Gateway) -> None:
+    with gateway.admin() as client:
+        client.get("/v1/tenants").raise_for_status()
+    assert gateway.stdout_path.read_text().count(gateway.admin_token) == 1
+    assert gateway.admin_token not in gateway.log_path.read_text()
+    secret = gateway.admin_token.split("_", 2)[2]
+    assert secret not in gateway.log_path.read_text()
+
+
+def test_admin_token_file_is_private(gateway: Gateway) -> None:
+    mode = (gateway.data_dir / "admin.token").stat().st_mode & 0o777
+    assert mode == 0o600
