@@ -51,8 +51,14 @@ def fresh(gateway: Gateway) -> Instance:
     return gateway.create_instance(f"t{next(_names)}-fresh", "main")
 
 
-def call(instance: Instance, body: object, *, path: str = "", base64: bool = False,
-         token: str | None = None) -> httpx.Response:
+def call(
+    instance: Instance,
+    body: object,
+    *,
+    path: str = "",
+    base64: bool = False,
+    token: str | None = None,
+) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token or instance.token}"}
     if base64:
         headers["Upstash-Encoding"] = "base64"

@@ -80,10 +80,16 @@ class Gateway:
 
     def start(self, timeout: float = 30.0) -> None:
         command = [
-            sys.executable, "-m", "kubegateway", "up",
-            "--data-dir", str(self.data_dir),
-            "--port", str(self.port),
-            "--workers", str(self.workers),
+            sys.executable,
+            "-m",
+            "kubegateway",
+            "up",
+            "--data-dir",
+            str(self.data_dir),
+            "--port",
+            str(self.port),
+            "--workers",
+            str(self.workers),
             *self.extra_args,
         ]
         log = self.log_path.open("ab")
@@ -138,8 +144,13 @@ class Gateway:
         )
 
     def create_instance(
-        self, tenant: str, instance: str = "main", *, memory: str = "32Mi",
-        access: str = "read-write", plan: str = "standard",
+        self,
+        tenant: str,
+        instance: str = "main",
+        *,
+        memory: str = "32Mi",
+        access: str = "read-write",
+        plan: str = "standard",
         quota: dict[str, object] | None = None,
     ) -> Instance:
         """Create (or reuse) a tenant and instance, and a new token for it."""
@@ -150,12 +161,15 @@ class Gateway:
             )
             assert response.status_code in (200, 201), response.text
             response = client.post(
-                f"/v1/tenants/{tenant}/instances", json={"id": instance, "memory": memory}
+                f"/v1/tenants/{tenant}/instances",
+                json={"id": instance, "memory": memory},
             )
             assert response.status_code in (200, 201), response.text
             return self.new_token(tenant, instance, access)
 
-    def new_token(self, tenant: str, instance: str, access: str = "read-write") -> Instance:
+    def new_token(
+        self, tenant: str, instance: str, access: str = "read-write"
+    ) -> Instance:
         with self.admin() as client:
             response = client.post(
                 f"/v1/tenants/{tenant}/instances/{instance}/tokens",
@@ -164,6 +178,9 @@ class Gateway:
             assert response.status_code == 201, response.text
             body = response.json()
         return Instance(
-            tenant, instance, f"{self.url}/v1/redis/{tenant}/{instance}",
-            body["token"], body["id"],
+            tenant,
+            instance,
+            f"{self.url}/v1/redis/{tenant}/{instance}",
+            body["token"],
+            body["id"],
         )

@@ -86,8 +86,11 @@ def snapshot(gateway: Gateway, tenant: str) -> tuple[object, ...]:
         tokens = client.get(f"/v1/tenants/{tenant}/tokens").json()
         tenants = [t["id"] for t in client.get("/v1/tenants").json()]
     return (
-        found["phase"], found["plan"], [i["id"] for i in instances],
-        [(t["id"], t["revoked_at"]) for t in tokens], sorted(tenants),
+        found["phase"],
+        found["plan"],
+        [i["id"] for i in instances],
+        [(t["id"], t["revoked_at"]) for t in tokens],
+        sorted(tenants),
     )
 
 
@@ -95,11 +98,14 @@ def caller_tokens(
     jwt_keys: JwtKeys, outsider: str, reader: str, victim: dict[str, str]
 ) -> dict[str, tuple[str | None, set[int]]]:
     expired = jwt_keys.hs256(
-        role="tenant-admin", tenant=victim["t"], exp=int(time.time()) - 3600,
+        role="tenant-admin",
+        tenant=victim["t"],
+        exp=int(time.time()) - 3600,
         iat=int(time.time()) - 7200,
     )
     forged = jwt.encode(
-        jwt_keys.claims(role="platform-admin"), "a-guessed-secret-of-32-bytes!!!!",
+        jwt_keys.claims(role="platform-admin"),
+        "a-guessed-secret-of-32-bytes!!!!",
         algorithm="HS256",
     )
     return {
@@ -173,11 +179,17 @@ def test_tenant_admin_manages_own_instances(gateway: Gateway) -> None:
         )
         assert created.status_code == 201, created.text
         token = client.post(
-            f"/v1/tenants/{tenant}/instances/second/tokens", json={"access": "read-only"}
+            f"/v1/tenants/{tenant}/instances/second/tokens",
+            json={"access": "read-only"},
         )
         assert token.status_code == 201
-        assert client.delete(f"/v1/tenants/{tenant}/instances/second").status_code == 204
-        assert client.patch(f"/v1/tenants/{tenant}", json={"plan": "pro"}).status_code == 403
+        assert (
+            client.delete(f"/v1/tenants/{tenant}/instances/second").status_code == 204
+        )
+        assert (
+            client.patch(f"/v1/tenants/{tenant}", json={"plan": "pro"}).status_code
+            == 403
+        )
 
 
 def test_tenant_role_jwt_is_bound_to_its_tenant(
@@ -186,5 +198,9 @@ def test_tenant_role_jwt_is_bound_to_its_tenant(
     own = jwt_keys.rs256(role="tenant-admin", tenant=victim["t"])
     other = jwt_keys.rs256(role="tenant-admin", tenant="someone-else")
     path = f"{gateway.url}/v1/tenants/{victim['t']}/instances"
-    assert httpx.get(path, headers={"Authorization": f"Bearer {own}"}).status_code == 200
-    assert httpx.get(path, headers={"Authorization": f"Bearer {other}"}).status_code == 403
+    assert (
+        httpx.get(path, headers={"Authorization": f"Bearer {own}"}).status_code == 200
+    )
+    assert (
+        httpx.get(path, headers={"Authorization": f"Bearer {other}"}).status_code == 403
+    )

@@ -41,7 +41,8 @@ def test_alg_none_rejected(gateway: Gateway, jwt_keys: JwtKeys) -> None:
         raw = json.dumps(value).encode()
         return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
-    token = f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(jwt_keys.claims(role='platform-admin'))}."
+    header = part({"alg": "none", "typ": "JWT"})
+    token = f"{header}.{part(jwt_keys.claims(role='platform-admin'))}."
     assert status(gateway, token) == 401
 
 
@@ -51,8 +52,8 @@ def hmac_signed(header: dict[str, str], claims: dict[str, object], key: bytes) -
     def part(raw: bytes) -> bytes:
         return base64.urlsafe_b64encode(raw).rstrip(b"=")
 
-    signing_input = part(json.dumps(header).encode()) + b"." + part(
-        json.dumps(claims).encode()
+    signing_input = (
+        part(json.dumps(header).encode()) + b"." + part(json.dumps(claims).encode())
     )
     signature = hmac.new(key, signing_input, hashlib.sha256).digest()
     return (signing_input + b"." + part(signature)).decode()
@@ -109,8 +110,10 @@ def test_missing_exp_rejected(gateway: Gateway, jwt_keys: JwtKeys) -> None:
 
 def test_unknown_kid_rejected(gateway: Gateway, jwt_keys: JwtKeys) -> None:
     token = jwt.encode(
-        jwt_keys.claims(role="platform-admin"), jwt_keys.rsa_key,
-        algorithm="RS256", headers={"kid": "missing"},
+        jwt_keys.claims(role="platform-admin"),
+        jwt_keys.rsa_key,
+        algorithm="RS256",
+        headers={"kid": "missing"},
     )
     assert status(gateway, token) == 401
 
@@ -124,7 +127,8 @@ def test_permission_claim_limits_platform_caller(
 ) -> None:
     token = jwt_keys.hs256(permissions=["tenant:read"])
     response = httpx.post(
-        f"{gateway.url}/v1/tenants", json={"id": "by-reader"},
+        f"{gateway.url}/v1/tenants",
+        json={"id": "by-reader"},
         headers={"Authorization": f"Bearer {token}"},
     )
     assert response.status_code == 403

@@ -46,8 +46,12 @@ def test_create_tenant_twice_is_idempotent(gateway: Gateway) -> None:
 def test_create_instance_twice_is_idempotent(gateway: Gateway) -> None:
     with gateway.admin() as client:
         client.post("/v1/tenants", json={"id": "instwice"})
-        first = client.post("/v1/tenants/instwice/instances", json={"id": "a", "memory": "8Mi"})
-        second = client.post("/v1/tenants/instwice/instances", json={"id": "a", "memory": "8Mi"})
+        first = client.post(
+            "/v1/tenants/instwice/instances", json={"id": "a", "memory": "8Mi"}
+        )
+        second = client.post(
+            "/v1/tenants/instwice/instances", json={"id": "a", "memory": "8Mi"}
+        )
     assert first.status_code == 201
     assert second.status_code == 200
 
@@ -113,7 +117,9 @@ def test_failed_instance_create_is_rolled_back(faulty_gateway: Gateway) -> None:
 
 
 def test_retry_after_failure_succeeds(tmp_path: Path) -> None:
-    first = Gateway(tmp_path / "data", env={"KUBEGATEWAY_INJECT_FAULTS": "instance-start"})
+    first = Gateway(
+        tmp_path / "data", env={"KUBEGATEWAY_INJECT_FAULTS": "instance-start"}
+    )
     first.start()
     try:
         with first.admin() as client:
@@ -138,7 +144,9 @@ def test_up_stops_every_valkey_on_sigterm(tmp_path: Path) -> None:
     server.start()
     server.create_instance("orphans", "a", memory="8Mi")
     server.create_instance("orphans", "b", memory="8Mi")
-    assert len(valkey_processes(server.data_dir)) == 3  # two instances and the system one
+    assert (
+        len(valkey_processes(server.data_dir)) == 3
+    )  # two instances and the system one
     assert server.stop() == 0
     assert valkey_processes(server.data_dir) == []
 

@@ -18,7 +18,9 @@ from tests.gateway_process import Gateway
         ("", "empty"),
     ],
 )
-def test_bad_tenant_id_names_field(gateway: Gateway, tenant_id: str, reason: str) -> None:
+def test_bad_tenant_id_names_field(
+    gateway: Gateway, tenant_id: str, reason: str
+) -> None:
     with gateway.admin() as client:
         response = client.post("/v1/tenants", json={"id": tenant_id})
     assert response.status_code == 422
@@ -35,7 +37,9 @@ def test_longest_tenant_id_accepted(gateway: Gateway) -> None:
 
 def test_unknown_field_rejected(gateway: Gateway) -> None:
     with gateway.admin() as client:
-        response = client.post("/v1/tenants", json={"id": "unknownfield", "colour": "red"})
+        response = client.post(
+            "/v1/tenants", json={"id": "unknownfield", "colour": "red"}
+        )
     assert response.status_code == 422
     assert response.json()["field"] == "colour"
     assert "unknown field" in response.json()["error"]
@@ -95,7 +99,9 @@ def test_bad_tenant_in_path_is_422(gateway: Gateway) -> None:
 def test_malformed_json_is_422(gateway: Gateway) -> None:
     with gateway.admin() as client:
         response = client.post(
-            "/v1/tenants", content=b"{not json", headers={"content-type": "application/json"}
+            "/v1/tenants",
+            content=b"{not json",
+            headers={"content-type": "application/json"},
         )
     assert response.status_code == 422
     assert "error" in response.json()
@@ -113,3 +119,18 @@ def test_unknown_route_is_json_404(gateway: Gateway) -> None:
         response = client.get("/v1/nothing-here")
     assert response.status_code == 404
     assert "error" in response.json()
+
+
+def test_metrics_need_a_platform_credential(gateway: Gateway) -> None:
+    import httpx
+
+    assert httpx.get(f"{gateway.url}/metrics").status_code == 401
+    target = gateway.create_instance("scraper", "db", memory="8Mi")
+    with gateway.admin() as client:
+        key = client.post(
+            f"/v1/tenants/{target.tenant}/api-keys", json={"role": "tenant-admin"}
+        ).json()["key"]
+    with gateway.admin(key) as client:
+        assert client.get("/metrics").status_code == 403
+    with gateway.admin() as client:
+        assert client.get("/metrics").status_code == 200

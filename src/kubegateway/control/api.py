@@ -19,7 +19,6 @@ from kubegateway.auth.authenticating import Authenticator
 from kubegateway.auth.principals import Principal
 from kubegateway.control import schemas
 from kubegateway.control.service import TenantService
-from kubegateway.control.usage_reader import UsageReader
 from kubegateway.errors import KubegatewayError
 from kubegateway.ids import (
     InstanceId,
@@ -29,6 +28,7 @@ from kubegateway.ids import (
     parse_tenant_id,
 )
 from kubegateway.observability.metrics import TenantCollector, render
+from kubegateway.observability.usage_reading import UsageReader
 from kubegateway.tenancy.models import Access, Role
 
 
@@ -86,7 +86,9 @@ def create_admin_app(
         return {"status": "ok"}
 
     @app.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:
+    def metrics(principal: Caller) -> Response:
+        # Series name every tenant, so only platform-wide readers may scrape.
+        principal.authorize("tenant:read")
         return Response(render(collector), media_type="text/plain; version=0.0.4")
 
     @app.get("/v1/plans")

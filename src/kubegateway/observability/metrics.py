@@ -21,8 +21,8 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from kubegateway.backends.sqlite_store import SqliteStore
-from kubegateway.control.usage_reader import UsageReader
 from kubegateway.observability.usage import LATENCY_BUCKETS
+from kubegateway.observability.usage_reading import UsageReader
 from kubegateway.tenancy.plans import PlanCatalog
 
 

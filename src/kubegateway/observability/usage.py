@@ -10,7 +10,8 @@ Layout in the system valkey (``<t>`` is a tenant id)::
 
     usage:<t>          hash  field "<kind>|<instance>|..." -> count
     commands:<t>:<m>   int   commands in minute <m> (epoch minutes), 2 min TTL
-    storage            hash  tenant -> bytes on disk (written by the supervisor)
+    storage            hash  tenant -> bytes on disk (written by the supervisor,
+                             see ``kubegateway.backends.embedded.supervising``)
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ log = structlog.get_logger("kubegateway.usage")
 FLUSH_INTERVAL_SECONDS = 1.0
 # Upper bounds of the latency histogram, in seconds.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0)
-STORAGE_KEY = b"storage"
 
 
 def usage_key(tenant: str) -> bytes:

@@ -17,11 +17,11 @@ import structlog
 
 from kubegateway.auth.authenticating import Authenticator
 from kubegateway.auth.jwt_tokens import JwtSettings, JwtVerifier
+from kubegateway.backends.embedded.supervising import STORAGE_KEY
 from kubegateway.backends.embedded.valkey import ADMIN_USER
 from kubegateway.backends.sqlite_store import SqliteStore
 from kubegateway.control.api import create_admin_app
 from kubegateway.control.service import TenantService
-from kubegateway.control.usage_reader import SystemValkey, UsageReader
 from kubegateway.gateway.connections import ConnectionPool, Endpoint
 from kubegateway.gateway.datapath import (
     DataPath,
@@ -34,7 +34,8 @@ from kubegateway.gateway.datapath import (
 from kubegateway.gateway.directory import SqliteDirectory
 from kubegateway.gateway.ratelimit import RateLimiter
 from kubegateway.observability.logging import configure_logging
-from kubegateway.observability.usage import STORAGE_KEY, UsageRecorder
+from kubegateway.observability.usage import UsageRecorder
+from kubegateway.observability.usage_reading import SystemValkey, UsageReader
 from kubegateway.server.config import RunConfig
 from kubegateway.tenancy.plans import PlanCatalog
 

@@ -25,13 +25,14 @@ from kubegateway.backends.embedded.valkey import (
 )
 from kubegateway.backends.sqlite_store import SqliteStore
 from kubegateway.ids import InstanceId, TenantId
-from kubegateway.observability.usage import STORAGE_KEY
 from kubegateway.tenancy.models import Instance, InstancePhase, TenantPhase
 
 log = structlog.get_logger("kubegateway.supervisor")
 
 TICK_SECONDS = 0.1
 STORAGE_INTERVAL_SECONDS = 2.0
+# Hash in the system valkey: tenant id -> bytes of data files on disk.
+STORAGE_KEY = b"storage"
 MAX_BACKOFF_SECONDS = 10.0
 HEALTHY_AFTER_SECONDS = 60.0
 # Failure injection for tests of half-finished onboarding; empty in production.

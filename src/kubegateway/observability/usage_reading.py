@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import redis
 
+from kubegateway.backends.embedded.supervising import STORAGE_KEY
 from kubegateway.backends.embedded.valkey import ADMIN_USER
 from kubegateway.backends.sqlite_store import SqliteStore
-from kubegateway.observability.usage import STORAGE_KEY, commands_key, usage_key
+from kubegateway.observability.usage import commands_key, usage_key
 from kubegateway.tenancy.models import InstancePhase
 
 
