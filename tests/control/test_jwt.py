@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
+import threading
 import time
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import httpx
 import jwt
+import pytest
 from cryptography.hazmat.primitives import serialization
 
 from tests.gateway_process import Gateway
@@ -133,3 +139,35 @@ def test_permission_claim_limits_platform_caller(
     )
     assert response.status_code == 403
     assert "tenant:create" in response.json()["error"]
+
+
+@pytest.fixture
+def jwks_server(jwt_keys: JwtKeys) -> Iterator[str]:
+    """Serve the JWKS file over HTTP on a loopback port."""
+    directory = jwt_keys.jwks_file.parent
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(directory))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/{jwt_keys.jwks_file.name}"
+    server.shutdown()
+
+
+def test_jwks_url_keys_accepted(
+    tmp_path: Path, jwt_keys: JwtKeys, jwks_server: str
+) -> None:
+    server = Gateway(tmp_path / "data", extra_args=["--jwt-jwks-url", jwks_server])
+    server.start()
+    try:
+        assert status(server, jwt_keys.rs256(role="platform-admin")) == 200
+        assert status(server, jwt_keys.es256(role="platform-admin")) == 200
+        assert status(server, jwt_keys.hs256(role="platform-admin")) == 401
+    finally:
+        server.stop()
+
+
+def test_openapi_spec_lists_admin_routes(gateway: Gateway) -> None:
+    spec = httpx.get(f"{gateway.url}/openapi.json").json()
+    assert "/v1/tenants" in spec["paths"]
+    assert "/v1/tenants/{tenant}/instances/{instance}/tokens" in spec["paths"]
+    assert "post" in spec["paths"]["/v1/tenants"]

@@ -142,12 +142,14 @@ def test_retry_after_failure_succeeds(tmp_path: Path) -> None:
 def test_up_stops_every_valkey_on_sigterm(tmp_path: Path) -> None:
     server = Gateway(tmp_path / "data")
     server.start()
-    server.create_instance("orphans", "a", memory="8Mi")
-    server.create_instance("orphans", "b", memory="8Mi")
-    assert (
-        len(valkey_processes(server.data_dir)) == 3
-    )  # two instances and the system one
-    assert server.stop() == 0
+    try:
+        server.create_instance("orphans", "a", memory="8Mi")
+        server.create_instance("orphans", "b", memory="8Mi")
+        # Two instances and the system valkey.
+        assert len(valkey_processes(server.data_dir)) == 3
+    finally:
+        exit_code = server.stop()
+    assert exit_code == 0
     assert valkey_processes(server.data_dir) == []
 
 

@@ -123,11 +123,11 @@ class DataPath:
                 extra = [(b"allow", error.allow)]
             if not reader.started and _expects_continue(scope):
                 # The client waits for "100 Continue" before it sends the
-                # body, so answer now and close: the unsent body can then
-                # never be parsed as the next request.
+                # body, so reply now and close the connection. The unsent
+                # body can then never be parsed as the next request.
                 extra.append((b"connection", b"close"))
             else:
-                # Answer only after the whole body arrived, so clients that
+                # Reply only after the whole body arrived, so clients that
                 # are still sending see the reply instead of a reset
                 # connection.
                 await reader.drain()
@@ -483,8 +483,8 @@ class _BodyReader:
         self._receive = receive
         self.size = 0
         self.complete = False
-        # Whether ``receive`` was called, which makes uvicorn send
-        # "100 Continue" to a client that asked for it.
+        # Whether ``receive`` was called. The first call makes uvicorn send
+        # "100 Continue" to a client that sent ``Expect: 100-continue``.
         self.started = False
 
     async def read(self, limit: int) -> bytes:

@@ -149,9 +149,25 @@ class CommandTable:
         return cls(infos, containers)
 
 
+# Options of XREAD and XREADGROUP that take values, with the number of values.
+_STREAM_READ_OPTION_VALUES = {b"count": 1, b"block": 1, b"group": 2}
+
+
 def is_blocking_call(command: Sequence[bytes]) -> bool:
-    """Tell whether an XREAD/XREADGROUP call asks to block."""
-    return any(argument.lower() == b"block" for argument in command[1:])
+    """Tell whether an XREAD/XREADGROUP call has the BLOCK option.
+
+    A stream, group or consumer may itself be named "block", so the scan
+    skips option values and stops at STREAMS.
+    """
+    index = 1
+    while index < len(command):
+        option = command[index].lower()
+        if option == b"streams":
+            return False
+        if option == b"block":
+            return True
+        index += 1 + _STREAM_READ_OPTION_VALUES.get(option, 0)
+    return False
 
 
 def _text(value: object) -> str:
