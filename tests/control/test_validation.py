@@ -134,3 +134,11 @@ def test_metrics_need_a_platform_credential(gateway: Gateway) -> None:
         assert client.get("/metrics").status_code == 403
     with gateway.admin() as client:
         assert client.get("/metrics").status_code == 200
+
+
+def test_admin_responses_carry_request_id(gateway: Gateway) -> None:
+    with gateway.admin() as client:
+        given = client.get("/v1/tenants", headers={"x-request-id": "trace-42"})
+        made = client.get("/v1/tenants")
+    assert given.headers["x-request-id"] == "trace-42"
+    assert len(made.headers["x-request-id"]) == 32

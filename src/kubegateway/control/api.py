@@ -7,8 +7,12 @@ the tenant named in the path. Every error is a JSON body with ``error`` and,
 for validation errors, the ``field``.
 """
 
+import re
+import uuid
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
+import structlog
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -30,6 +34,8 @@ from kubegateway.ids import (
 from kubegateway.observability.metrics import TenantCollector, render
 from kubegateway.observability.usage_reading import UsageReader
 from kubegateway.tenancy.models import Access, Role
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
 def create_admin_app(
@@ -57,6 +63,19 @@ def create_admin_app(
 
     def instance_id(instance: str) -> InstanceId:
         return parse_instance_id(instance)
+
+    @app.middleware("http")
+    async def _request_id(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        # Every admin log line carries the request id, which is also returned
+        # so that a caller can quote it.
+        given = request.headers.get("x-request-id", "")
+        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            response = await call_next(request)
+        response.headers["x-request-id"] = request_id
+        return response
 
     @app.exception_handler(KubegatewayError)
     async def _error(request: Request, error: KubegatewayError) -> JSONResponse:

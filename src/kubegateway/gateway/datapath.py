@@ -13,6 +13,7 @@ on another tenant or instance, and never logs a token or a value.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass
@@ -100,6 +101,9 @@ class DataPath:
         self._tables: dict[tuple[str, int], CommandTable] = {}
         self._sync_prefix = f"{os.getpid():x}-{time.time_ns():x}-".encode()
         self._writes = 0
+        self._request_prefix = f"{os.getpid():x}{time.time_ns() % 2**32:08x}-"
+        self._requests = 0
+        self._error_log = _ErrorLogLimiter()
         self._in_flight: dict[TenantId, int] = {}
         self.observers: list[Callable[[Outcome, float, int, int], None]] = []
         self.limiter: RateLimiter | None = None
@@ -110,7 +114,11 @@ class DataPath:
         started = time.perf_counter()
         outcome = Outcome()
         reader = _BodyReader(receive)
-        extra: list[tuple[bytes, bytes]] = []
+        self._requests += 1
+        request_id = (
+            _client_request_id(scope) or f"{self._request_prefix}{self._requests}"
+        )
+        extra: list[tuple[bytes, bytes]] = [(b"x-request-id", request_id.encode())]
         try:
             request = self._parse_scope(scope)
             outcome.tenant, outcome.instance = request.tenant, request.instance
@@ -118,9 +126,9 @@ class DataPath:
         except KubegatewayError as error:
             status, body = error.status, orjson.dumps(error.to_body())
             if isinstance(error, RateLimited):
-                extra = [(b"retry-after", str(error.retry_after).encode())]
+                extra.append((b"retry-after", str(error.retry_after).encode()))
             elif isinstance(error, _MethodNotAllowed):
-                extra = [(b"allow", error.allow)]
+                extra.append((b"allow", error.allow))
             if not reader.started and _expects_continue(scope):
                 # The client waits for "100 Continue" before it sends the
                 # body, so reply now and close the connection. The unsent
@@ -131,18 +139,43 @@ class DataPath:
                 # are still sending see the reply instead of a reset
                 # connection.
                 await reader.drain()
-            if error.status >= 500:
-                log.warning(
-                    "Request failed.",
-                    tenant=outcome.tenant,
-                    instance=outcome.instance,
-                    status=error.status,
-                    error=error.message,
-                )
+            self._log_error(outcome, request_id, error.status, error.message)
+        except Exception as error:
+            # A bug, not bad input: answer with JSON and keep the details in
+            # the log, never in the response.
+            status = 500
+            body = orjson.dumps(
+                {"error": f"internal error; quote request id {request_id}"}
+            )
+            log.exception(
+                "Request failed with an internal error.",
+                tenant=outcome.tenant,
+                instance=outcome.instance,
+                request_id=request_id,
+                error=type(error).__name__,
+            )
+            await reader.drain()
         outcome.status = status
         await self._respond(send, status, body, scope["method"] == "HEAD", extra)
         for observe in self.observers:
             observe(outcome, time.perf_counter() - started, reader.size, len(body))
+
+    def _log_error(
+        self, outcome: Outcome, request_id: str, status: int, message: str
+    ) -> None:
+        suppressed = self._error_log.admit(outcome.tenant, status)
+        if suppressed is None:
+            return
+        log_method = log.warning if status >= 500 else log.info
+        log_method(
+            "Request rejected." if status < 500 else "Request failed.",
+            tenant=outcome.tenant,
+            instance=outcome.instance,
+            request_id=request_id,
+            status=status,
+            error=message,
+            suppressed_since_last=suppressed,
+        )
 
     def _parse_scope(self, scope: Scope) -> _Request:
         raw: bytes = scope.get("raw_path") or scope["path"].encode()
@@ -219,7 +252,9 @@ class DataPath:
         self, request: _Request, reader: _BodyReader, outcome: Outcome
     ) -> tuple[int, bytes]:
         grant, instance, quota = self._authorize(request)
-        share = -(-quota.max_connections // self._settings.workers)
+        # NOTE: each worker enforces an equal share, at least 1, so with more
+        # workers than the limit the tenant may run up to one request per worker.
+        share = max(1, quota.max_connections // self._settings.workers)
         in_flight = self._in_flight.get(grant.tenant, 0)
         if quota.max_connections and in_flight >= share:
             raise RateLimited(
@@ -515,3 +550,41 @@ class _BodyReader:
                 return
             self.size += len(message.get("body", b""))
             self.complete = not message.get("more_body", False)
+
+
+_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
+
+
+def _client_request_id(scope: Scope) -> str | None:
+    """Return the caller's ``X-Request-Id`` when it is short and plain."""
+    for name, value in scope["headers"]:
+        if name == b"x-request-id" and _REQUEST_ID.match(value):
+            return str(value.decode("ascii"))
+    return None
+
+
+class _ErrorLogLimiter:
+    """Let through one error line per tenant and status each second.
+
+    A client that keeps sending bad requests would otherwise flood the log;
+    the next line that gets through reports how many were left out.
+    """
+
+    INTERVAL_SECONDS = 1.0
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[str, int], float] = {}
+        self._suppressed: dict[tuple[str, int], int] = {}
+
+    def admit(self, tenant: str, status: int) -> int | None:
+        """Return the count left out since the last line, or None to skip this one."""
+        key = (tenant, status)
+        now = time.monotonic()
+        if now - self._last.get(key, -self.INTERVAL_SECONDS) < self.INTERVAL_SECONDS:
+            self._suppressed[key] = self._suppressed.get(key, 0) + 1
+            return None
+        if len(self._last) > 10_000:
+            self._last.clear()
+            self._suppressed.clear()
+        self._last[key] = now
+        return self._suppressed.pop(key, 0)

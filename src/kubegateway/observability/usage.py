@@ -20,6 +20,7 @@ import asyncio
 import collections
 import contextlib
 import time
+from collections.abc import Callable
 
 import structlog
 
@@ -44,8 +45,11 @@ def commands_key(tenant: str, minute: int) -> bytes:
 class UsageRecorder:
     """In-memory sums of one worker, flushed to the shared valkey."""
 
-    def __init__(self, pool: ConnectionPool) -> None:
+    def __init__(self, pool: ConnectionPool, is_tenant: Callable[[str], bool]) -> None:
         self._pool = pool
+        # Counts of a tenant deleted since they were recorded are dropped at
+        # flush time, so a removed tenant's series do not come back.
+        self._is_tenant = is_tenant
         self._counts: collections.Counter[tuple[str, str]] = collections.Counter()
         self._commands: collections.Counter[str] = collections.Counter()
         self._task: asyncio.Task[None] | None = None
@@ -99,13 +103,19 @@ class UsageRecorder:
         minute = int(time.time() // 60)
         batch: list[Command] = []
         for (tenant, field), amount in counts.items():
+            if not self._is_tenant(tenant):
+                continue
             batch.append(
                 [b"HINCRBY", usage_key(tenant), field.encode(), b"%d" % amount]
             )
         for tenant, amount in commands.items():
+            if not self._is_tenant(tenant):
+                continue
             key = commands_key(tenant, minute)
             batch.append([b"INCRBY", key, b"%d" % amount])
             batch.append([b"EXPIRE", key, b"120"])
+        if not batch:
+            return
         try:
             await self._pool.execute(batch)
         except Exception:

@@ -33,6 +33,7 @@ from kubegateway.gateway.datapath import (
 )
 from kubegateway.gateway.directory import SqliteDirectory
 from kubegateway.gateway.ratelimit import RateLimiter
+from kubegateway.ids import TenantId
 from kubegateway.observability.logging import configure_logging
 from kubegateway.observability.usage import UsageRecorder
 from kubegateway.observability.usage_reading import SystemValkey, UsageReader
@@ -119,7 +120,9 @@ class WorkerApp:
     async def _startup(self) -> None:
         system = ConnectionPool(self._system_endpoint, 2, self.config.request_timeout)
         self.datapath.limiter = RateLimiter(system)
-        self.recorder = UsageRecorder(system)
+        self.recorder = UsageRecorder(
+            system, lambda tenant: self.directory.tenant(TenantId(tenant)) is not None
+        )
         self.recorder.start()
         self.datapath.observers.append(self._observe)
         self._tasks.append(asyncio.create_task(self._refresh_storage(system)))
