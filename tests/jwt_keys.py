@@ -40,15 +40,20 @@ class JwtKeys:
 
     def gateway_args(self) -> list[str]:
         return [
-            "--jwt-hs256-secret-file", str(self.secret_file),
-            "--jwt-jwks-file", str(self.jwks_file),
+            "--jwt-hs256-secret-file",
+            str(self.secret_file),
+            "--jwt-jwks-file",
+            str(self.jwks_file),
         ]
 
     def claims(self, **overrides: object) -> dict[str, object]:
         now = int(time.time())
         claims: dict[str, object] = {
-            "sub": "tester", "aud": AUDIENCE, "iss": ISSUER,
-            "iat": now, "exp": now + 300,
+            "sub": "tester",
+            "aud": AUDIENCE,
+            "iss": ISSUER,
+            "iat": now,
+            "exp": now + 300,
         }
         claims.update(overrides)
         return {k: v for k, v in claims.items() if v is not None}
@@ -58,12 +63,16 @@ class JwtKeys:
 
     def rs256(self, **claims: object) -> str:
         return jwt.encode(
-            self.claims(**claims), self.rsa_key, algorithm="RS256",
+            self.claims(**claims),
+            self.rsa_key,
+            algorithm="RS256",
             headers={"kid": "rsa-1"},
         )
 
     def es256(self, **claims: object) -> str:
         return jwt.encode(
-            self.claims(**claims), self.ec_key, algorithm="ES256",
+            self.claims(**claims),
+            self.ec_key,
+            algorithm="ES256",
             headers={"kid": "ec-1"},
         )

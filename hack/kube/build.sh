@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Build kube-apiserver, kube-controller-manager and etcd for the test control
-# plane in tests/kube, and cache them outside the checkout, keyed by the
+# plane in tests/kube, and helm for the chart tests in tests/kube, and cache
+# them outside the checkout, keyed by the
 # Kubernetes version:
 #   ${KUBEGATEWAY_CACHE:-$HOME/.cache/kubegateway}/kube/<k8s-version>/
-# If all three binaries are already cached, print the folder and exit 0.
+# If all four binaries are already cached, print the folder and exit 0.
 # A cold build downloads the modules through the Go module proxy and compiles
 # for many minutes (see docs/kubernetes-harness.md for a measured time).
 set -euo pipefail
@@ -11,11 +12,13 @@ set -euo pipefail
 # Keep these in step with go.mod and etcd/go.mod in this folder.
 KUBE_VERSION=v1.36.3
 ETCD_VERSION=v3.6.16
+# Keep in step with helm/go.mod.
+HELM_VERSION=v3.22.0
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cache_root="${KUBEGATEWAY_CACHE:-$HOME/.cache/kubegateway}"
 bin_dir="$cache_root/kube/$KUBE_VERSION"
-binaries=(etcd kube-apiserver kube-controller-manager)
+binaries=(etcd kube-apiserver kube-controller-manager helm)
 
 log() { printf '[hack/kube/build.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -34,7 +37,8 @@ fi
 
 command -v go >/dev/null || { log "error: go is not on PATH"; exit 1; }
 if ! grep -q "^require k8s.io/kubernetes $KUBE_VERSION\$" "$here/go.mod" ||
-	! grep -q "^require go.etcd.io/etcd/server/v3 $ETCD_VERSION\$" "$here/etcd/go.mod"; then
+	! grep -q "^require go.etcd.io/etcd/server/v3 $ETCD_VERSION\$" "$here/etcd/go.mod" ||
+	! grep -q "^require helm.sh/helm/v3 $HELM_VERSION\$" "$here/helm/go.mod"; then
 	log "error: go.mod or etcd/go.mod does not require Kubernetes $KUBE_VERSION and etcd $ETCD_VERSION; update them together with this script"
 	exit 1
 fi
@@ -78,6 +82,7 @@ done
 build_one etcd "$here/etcd" go.etcd.io/etcd/server/v3
 build_one kube-apiserver "$here" k8s.io/kubernetes/cmd/kube-apiserver "$kube_ldflags"
 build_one kube-controller-manager "$here" k8s.io/kubernetes/cmd/kube-controller-manager "$kube_ldflags"
+build_one helm "$here/helm" helm.sh/helm/v3/cmd/helm "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
 
 log "done in $(($(date +%s) - start)) s; binaries are in $bin_dir"
 echo "$bin_dir"

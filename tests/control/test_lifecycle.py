@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -165,3 +167,36 @@ def test_admin_token_is_printed_once_and_never_logged(gateway: Gateway) -> None:
 def test_admin_token_file_is_private(gateway: Gateway) -> None:
     mode = (gateway.data_dir / "admin.token").stat().st_mode & 0o777
     assert mode == 0o600
+
+
+def _processes_with_environment(text: str) -> list[int]:
+    """Return pids whose environment mentions ``text`` (gateway workers do)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            if text.encode() in (proc / "environ").read_bytes():
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_ctrl_c_stops_workers_and_valkey(tmp_path: Path) -> None:
+    server = Gateway(tmp_path / "data", workers=2)
+    server.start()
+    try:
+        server.create_instance("ctrlc", "a", memory="8Mi")
+        assert len(_processes_with_environment(str(server.data_dir))) >= 2
+    finally:
+        assert server.process is not None
+        # Ctrl-C in a terminal sends SIGINT to the whole foreground group.
+        os.killpg(server.process.pid, signal.SIGINT)
+        exit_code = server.process.wait(30)
+    assert exit_code == 0
+    deadline = time.monotonic() + 5
+    while _processes_with_environment(str(server.data_dir)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_with_environment(str(server.data_dir)) == []
+    assert valkey_processes(server.data_dir) == []

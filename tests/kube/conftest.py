@@ -76,3 +76,47 @@ def kube_client_for(control_plane: ControlPlane) -> Iterator[Callable[[str], Cli
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture(scope="session")
+def crds(kube_client: Client) -> None:
+    """Install the CRDs from deploy/crds and wait until they are served."""
+    from tests.kube.support import install_crds
+
+    install_crds(kube_client)
+
+
+@pytest.fixture(scope="session")
+def operator(
+    control_plane: ControlPlane, kube_client: Client, crds: None
+) -> Iterator[object]:
+    """Run the operator as a subprocess with the RBAC from deploy/kustomize.
+
+    It authenticates as its own ServiceAccount, so a missing permission in
+    the ClusterRole fails the tests that need it.
+    """
+    from tests.kube.support import (
+        KUSTOMIZE_DIR,
+        OperatorProcess,
+        apply_manifests,
+        load_documents,
+        service_account_kubeconfig,
+    )
+
+    apply_manifests(kube_client, load_documents(KUSTOMIZE_DIR / "namespace.yaml"))
+    apply_manifests(kube_client, load_documents(KUSTOMIZE_DIR / "operator-rbac.yaml"))
+    kubeconfig = service_account_kubeconfig(
+        control_plane,
+        kube_client,
+        "redis-system",
+        "kubegateway-operator",
+        control_plane.work_dir / "operator.kubeconfig",
+    )
+    process = OperatorProcess(kubeconfig, control_plane.log_dir / "operator.log")
+    process.start()
+    yield process
+    process.stop()
+
+
+# Fixtures that onboard tenants through the operator.
+from tests.kube.tenants import make_tenant, tenant_pair  # noqa: E402, F401

@@ -458,6 +458,30 @@ def token_revoke(
     console.print(f"token {token_id} revoked")
 
 
+@app.command()
+def operator(
+    kubeconfig: Annotated[
+        Path | None,
+        typer.Option(
+            "--kubeconfig",
+            help="Kubeconfig of the cluster (default: the pod's service account, "
+            "then $KUBECONFIG).",
+        ),
+    ] = None,
+    liveness: Annotated[
+        str | None,
+        typer.Option(
+            "--liveness",
+            help="URL to serve kopf's liveness probe on, e.g. http://0.0.0.0:8080/healthz.",
+        ),
+    ] = None,
+) -> None:
+    """Run the Kubernetes operator that reconciles Tenants and RedisHttpInstances."""
+    from kubegateway.operator.running import run
+
+    run(kubeconfig, liveness_endpoint=liveness)
+
+
 def _mount_optional() -> None:
     try:
         from kubegateway.netpol.cli import app as netpol_app
