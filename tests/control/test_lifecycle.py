@@ -196,7 +196,10 @@ def test_ctrl_c_stops_workers_and_valkey(tmp_path: Path) -> None:
         exit_code = server.process.wait(30)
     assert exit_code == 0
     deadline = time.monotonic() + 5
-    while _processes_with_environment(str(server.data_dir)) and time.monotonic() < deadline:
+    while (
+        _processes_with_environment(str(server.data_dir))
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.1)
     assert _processes_with_environment(str(server.data_dir)) == []
     assert valkey_processes(server.data_dir) == []

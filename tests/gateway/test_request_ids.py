@@ -12,7 +12,8 @@ from tests.gateway_process import Gateway, Instance
 
 def test_caller_request_id_is_echoed(shared: Instance) -> None:
     response = httpx.post(
-        shared.url, json=["PING"],
+        shared.url,
+        json=["PING"],
         headers={"Authorization": f"Bearer {shared.token}", "x-request-id": "abc-1"},
     )
     assert response.headers["x-request-id"] == "abc-1"
@@ -20,16 +21,23 @@ def test_caller_request_id_is_echoed(shared: Instance) -> None:
 
 def test_unsafe_request_id_is_replaced(shared: Instance) -> None:
     response = httpx.post(
-        shared.url, json=["PING"],
-        headers={"Authorization": f"Bearer {shared.token}", "x-request-id": "has space"},
+        shared.url,
+        json=["PING"],
+        headers={
+            "Authorization": f"Bearer {shared.token}",
+            "x-request-id": "has space",
+        },
     )
     assert response.headers["x-request-id"] != "has space"
     assert response.headers["x-request-id"]
 
 
-def test_rejected_request_is_logged_with_ids(gateway: Gateway, shared: Instance) -> None:
+def test_rejected_request_is_logged_with_ids(
+    gateway: Gateway, shared: Instance
+) -> None:
     response = httpx.post(
-        shared.url, json=["CONFIG", "GET", "*"],
+        shared.url,
+        json=["CONFIG", "GET", "*"],
         headers={"Authorization": "Bearer kgt_0123456789abcdef_wrong"},
     )
     request_id = response.headers["x-request-id"]

@@ -16,8 +16,8 @@ import yaml
 from lightkube import Client, KubeConfig
 
 from kubegateway.auth import secrets
-from kubegateway.backends.kubernetes.directory import KubernetesDirectory
 from kubegateway.backends.kubernetes.tokens import build_token_secret
+from kubegateway.gateway.kubernetes_directory import KubernetesDirectory
 from kubegateway.ids import InstanceId, TenantId
 from kubegateway.tenancy.models import Access, TenantPhase
 from tests.kube.controlplane import ControlPlane
@@ -91,7 +91,16 @@ def issue_token(kube_client: Client, tenant: str, instance: str, access: Access)
     new = secrets.generate(secrets.DATA_PREFIX)
     apply_manifests(
         kube_client,
-        [build_token_secret(TenantId(tenant), InstanceId(instance), access, "t", new)],
+        [
+            build_token_secret(
+                TenantId(tenant),
+                InstanceId(instance),
+                access,
+                "t",
+                new.id,
+                new.secret_hash,
+            )
+        ],
     )
     return new.token
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 from kubegateway.auth import secrets
 from kubegateway.auth.jwt_tokens import JwtVerifier
 from kubegateway.auth.principals import Principal, for_role
-from kubegateway.backends.sqlite_store import SqliteStore
+from kubegateway.backends.base import TenantStore
 from kubegateway.errors import Unauthenticated
 
 
 class Authenticator:
-    def __init__(self, store: SqliteStore, jwt: JwtVerifier | None) -> None:
+    def __init__(self, store: TenantStore, jwt: JwtVerifier | None) -> None:
         self._store = store
         self._jwt = jwt
 

@@ -1,7 +1,8 @@
 """The ``kubegateway`` command line: run the gateway and manage tenants.
 
-``up`` runs the embedded default in the foreground. The ``tenant``,
-``instance`` and ``token`` groups call the admin API of a running gateway.
+``up`` runs the embedded default in the foreground and ``serve`` runs the
+gateway in Kubernetes mode. The ``tenant``, ``instance`` and ``token`` groups
+call the admin API of a running gateway.
 """
 
 from __future__ import annotations
@@ -166,6 +167,120 @@ def up(
         workers=workers,
         plans_file=plans,
         appendfsync=appendfsync,
+        log_format=log_format,
+        admin_token_file=admin_token_file,
+        jwt_hs256_secret_file=jwt_hs256_secret_file,
+        jwt_jwks_file=jwt_jwks_file,
+        jwt_jwks_url=jwt_jwks_url,
+        jwt_audience=jwt_audience,
+        jwt_issuer=jwt_issuer,
+    )
+    raise typer.Exit(run(options))
+
+
+@app.command()
+def serve(
+    backend: Annotated[
+        str,
+        typer.Option(
+            help="State backend. Only `kubernetes` is served here; "
+            "the embedded default runs with `kubegateway up`."
+        ),
+    ],
+    system_redis: Annotated[
+        str,
+        typer.Option(
+            envvar="KUBEGATEWAY_SYSTEM_REDIS",
+            help="host:port of the system Redis for rate limits, usage "
+            "counters and the audit log.",
+        ),
+    ],
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port to bind.")] = DEFAULT_PORT,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="HTTP worker processes.")
+    ] = 1,
+    kubeconfig: Annotated[
+        Path | None,
+        typer.Option(
+            help="Kubeconfig of the cluster (default: the pod's service account, "
+            "then $KUBECONFIG)."
+        ),
+    ] = None,
+    system_redis_user: Annotated[
+        str, typer.Option(help="ACL user of the system Redis.")
+    ] = "default",
+    system_redis_password_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="File with the system Redis password "
+            "(default: $KUBEGATEWAY_SYSTEM_REDIS_PASSWORD)."
+        ),
+    ] = None,
+    system_namespace: Annotated[
+        str, typer.Option(help="Namespace of the admin API key Secrets.")
+    ] = "redis-system",
+    resolve: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--resolve",
+            help="Connect to <service host>:<port> at <address>:<port> instead "
+            "of resolving it, like curl --resolve; for environments without "
+            "cluster DNS, e.g. cache.tenant-acme.svc:6379=127.0.0.1:7001. "
+            "Repeatable.",
+        ),
+    ] = None,
+    plans: Annotated[
+        Path | None, typer.Option(help="YAML file of quota plans.")
+    ] = None,
+    log_format: Annotated[str, typer.Option(help="json or console.")] = "json",
+    admin_token_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="File with the bootstrap admin token "
+            "(default: $KUBEGATEWAY_ADMIN_TOKEN); only its hash is stored."
+        ),
+    ] = None,
+    jwt_hs256_secret_file: Annotated[
+        Path | None, typer.Option(help="File with the HS256 secret for admin JWTs.")
+    ] = None,
+    jwt_jwks_file: Annotated[
+        Path | None,
+        typer.Option(help="JWKS file with RS256/ES256 keys for admin JWTs."),
+    ] = None,
+    jwt_jwks_url: Annotated[
+        str | None, typer.Option(help="JWKS URL with RS256/ES256 keys for admin JWTs.")
+    ] = None,
+    jwt_audience: Annotated[
+        str, typer.Option(help="Required JWT 'aud'.")
+    ] = "kubegateway",
+    jwt_issuer: Annotated[
+        str, typer.Option(help="Required JWT 'iss'.")
+    ] = "kubegateway",
+) -> None:
+    """Run the gateway on a Kubernetes cluster's custom resources."""
+    from kubegateway.server.serve import ServeOptions, run
+
+    if backend != "kubernetes":
+        errors.print(
+            f"[red]error:[/red] --backend {backend!r} is not served by `serve`; "
+            "use --backend kubernetes, or `kubegateway up` for the embedded default"
+        )
+        raise typer.Exit(2)
+    if log_format not in ("json", "console"):
+        errors.print("[red]error:[/red] --log-format must be json or console")
+        raise typer.Exit(2)
+    options = ServeOptions(
+        host=host,
+        port=port,
+        workers=workers,
+        kubeconfig=kubeconfig,
+        system_redis=system_redis,
+        system_redis_user=system_redis_user,
+        system_redis_password_file=system_redis_password_file,
+        system_namespace=system_namespace,
+        resolve=tuple(resolve or ()),
+        plans_file=plans,
         log_format=log_format,
         admin_token_file=admin_token_file,
         jwt_hs256_secret_file=jwt_hs256_secret_file,

@@ -19,8 +19,8 @@ import structlog
 
 from kubegateway.auth import secrets
 from kubegateway.auth.principals import Principal
+from kubegateway.backends.base import TenantStore
 from kubegateway.backends.embedded.valkey import new_passwords
-from kubegateway.backends.sqlite_store import SqliteStore
 from kubegateway.errors import (
     BackendUnavailable,
     Conflict,
@@ -64,19 +64,26 @@ class IssuedApiKey:
 
 
 class TenantService:
-    """Admin operations over a store; every public method takes the caller."""
+    """Admin operations over a store; every public method takes the caller.
+
+    ``wait_for_running`` makes instance creation block until the server runs
+    (and roll back if it fails). Kubernetes mode turns it off: a pod may take
+    minutes to schedule, so the API returns the instance in phase Pending.
+    """
 
     def __init__(
         self,
-        store: SqliteStore,
+        store: TenantStore,
         plans: PlanCatalog,
         data_dir: Path | None = None,
         wake: Callable[[], None] | None = None,
+        wait_for_running: bool = True,
     ) -> None:
         self.store = store
         self.plans = plans
         self._data_dir = data_dir
         self._wake = wake or (lambda: None)
+        self._wait_for_running = wait_for_running
 
     # Audit
 
@@ -239,7 +246,11 @@ class TenantService:
                 tenant, instance, memory, new_passwords()
             )
             self._wake()
-            if not wait or created.phase == InstancePhase.RUNNING:
+            if (
+                not wait
+                or not self._wait_for_running
+                or created.phase == InstancePhase.RUNNING
+            ):
                 return created, new
             return self._wait_running(tenant, instance, rollback=new), new
 

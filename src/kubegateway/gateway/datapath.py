@@ -17,7 +17,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 import structlog
@@ -83,7 +83,14 @@ class _Request:
 class Outcome:
     """What one request did, for metrics and logs."""
 
-    __slots__ = ("command_class", "commands", "instance", "status", "tenant")
+    __slots__ = (
+        "authorized",
+        "command_class",
+        "commands",
+        "instance",
+        "status",
+        "tenant",
+    )
 
     def __init__(self) -> None:
         self.status = 200
@@ -91,6 +98,9 @@ class Outcome:
         self.instance = ""
         self.commands = 0
         self.command_class = "none"
+        # True once a token for this tenant and instance was accepted; only
+        # then do the path's names become metric labels.
+        self.authorized = False
 
 
 class DataPath:
@@ -111,9 +121,21 @@ class DataPath:
         self.over_storage: frozenset[str] = frozenset()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one request as an ASGI application."""
+        status, body, extra = await self.handle(scope, _BodyReader(receive))
+        await self._respond(send, status, body, scope["method"] == "HEAD", extra)
+
+    async def handle(
+        self, scope: Scope, reader: BodySource
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        """Serve one request; return the status, JSON body and extra headers.
+
+        ``scope`` needs only the ASGI keys ``method``, ``path``, ``raw_path``,
+        ``query_string`` and ``headers``, so the gateway's own HTTP protocol
+        can call this without building a full ASGI scope.
+        """
         started = time.perf_counter()
         outcome = Outcome()
-        reader = _BodyReader(receive)
         self._requests += 1
         request_id = (
             _client_request_id(scope) or f"{self._request_prefix}{self._requests}"
@@ -156,9 +178,35 @@ class DataPath:
             )
             await reader.drain()
         outcome.status = status
-        await self._respond(send, status, body, scope["method"] == "HEAD", extra)
+        extra.append(
+            (b"upstash-sync-token", self._sync_prefix + str(self._writes).encode())
+        )
         for observe in self.observers:
             observe(outcome, time.perf_counter() - started, reader.size, len(body))
+        return status, body, extra
+
+    def precheck(
+        self, scope: Scope, content_length: int | None
+    ) -> tuple[int, bytes] | None:
+        """Check a request before its body is sent; return an error or None.
+
+        A client that sent ``Expect: 100-continue`` waits before sending the
+        body, so a request that would be rejected (bad token, wrong tenant,
+        declared body over the limit) is answered at once instead.
+        """
+        try:
+            request = self._parse_scope(scope)
+            _grant, _instance, quota = self._authorize(request)
+            self._route(request)
+            limit = quota.max_request_size or self._settings.max_request_size
+            if content_length is not None and content_length > limit:
+                raise PayloadTooLarge(
+                    f"the request body is {content_length} bytes; "
+                    f"the limit is {limit} bytes"
+                )
+        except KubegatewayError as error:
+            return error.status, orjson.dumps(error.to_body())
+        return None
 
     def _log_error(
         self, outcome: Outcome, request_id: str, status: int, message: str
@@ -249,9 +297,10 @@ class DataPath:
         return grant, instance, tenant.quota
 
     async def _serve(
-        self, request: _Request, reader: _BodyReader, outcome: Outcome
+        self, request: _Request, reader: BodySource, outcome: Outcome
     ) -> tuple[int, bytes]:
         grant, instance, quota = self._authorize(request)
+        outcome.authorized = True
         # NOTE: each worker enforces an equal share, at least 1, so with more
         # workers than the limit the tenant may run up to one request per worker.
         share = max(1, quota.max_connections // self._settings.workers)
@@ -273,7 +322,7 @@ class DataPath:
     async def _serve_admitted(
         self,
         request: _Request,
-        reader: _BodyReader,
+        reader: BodySource,
         outcome: Outcome,
         grant: Grant,
         instance: InstanceView,
@@ -472,7 +521,6 @@ class DataPath:
         headers = [
             _CONTENT_TYPE,
             (b"content-length", str(len(body)).encode()),
-            (b"upstash-sync-token", self._sync_prefix + str(self._writes).encode()),
         ]
         headers.extend(extra)
         await send(
@@ -509,6 +557,38 @@ def _command_class(rules: Sequence[Rule | Exception]) -> str:
     if any(isinstance(rule, Rule) and rule.info.writes for rule in rules):
         return "write"
     return "read"
+
+
+class BodySource(Protocol):
+    """Where ``DataPath.handle`` gets the request body from."""
+
+    size: int
+    complete: bool
+    started: bool
+
+    async def read(self, limit: int) -> bytes: ...
+
+    async def drain(self) -> None: ...
+
+
+class BufferedBody:
+    """A body that the HTTP layer already read whole."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+        self.size = len(body)
+        self.complete = True
+        self.started = True
+
+    async def read(self, limit: int) -> bytes:
+        if self.size > limit:
+            raise PayloadTooLarge(
+                f"the request body is {self.size} bytes; the limit is {limit} bytes"
+            )
+        return self._body
+
+    async def drain(self) -> None:
+        return None
 
 
 class _BodyReader:

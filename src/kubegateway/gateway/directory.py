@@ -22,6 +22,7 @@ from kubegateway.tenancy.plans import PlanCatalog
 
 # How often a worker looks for changes made by other processes.
 REFRESH_INTERVAL_SECONDS = 0.05
+VERIFIED_CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,9 @@ class SqliteDirectory:
         self._tokens: dict[TokenId, tuple[Grant, str]] = {}
         self._tenants: dict[TenantId, TenantView] = {}
         self._instances: dict[tuple[TenantId, InstanceId], InstanceView] = {}
+        # Tokens verified since the last reload, so a client's requests pay
+        # for the SHA-256 once. Cleared on every reload, so revocation holds.
+        self._verified: dict[str, Grant] = {}
         self.refresh(force=True)
 
     def refresh(self, force: bool = False) -> None:
@@ -121,9 +125,13 @@ class SqliteDirectory:
                 ),
             )
         self._tokens, self._tenants, self._instances = tokens, tenants, instances
+        self._verified = {}
 
     def authenticate(self, token: str) -> Grant | None:
         self.refresh()
+        cached = self._verified.get(token)
+        if cached is not None:
+            return cached
         parts = secrets.split(token)
         if parts is None or parts.prefix != secrets.DATA_PREFIX:
             return None
@@ -133,6 +141,9 @@ class SqliteDirectory:
         grant, secret_hash = entry
         if not secrets.verify(parts.secret, secret_hash):
             return None
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.clear()
+        self._verified[token] = grant
         return grant
 
     def tenant(self, tenant: TenantId) -> TenantView | None:

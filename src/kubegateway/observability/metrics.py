@@ -20,14 +20,14 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from kubegateway.backends.sqlite_store import SqliteStore
+from kubegateway.backends.base import TenantStore
 from kubegateway.observability.usage import LATENCY_BUCKETS
 from kubegateway.observability.usage_reading import UsageReader
 from kubegateway.tenancy.plans import PlanCatalog
 
 
 class TenantCollector(Collector):
-    def __init__(self, store: SqliteStore, plans: PlanCatalog, usage: UsageReader):
+    def __init__(self, store: TenantStore, plans: PlanCatalog, usage: UsageReader):
         self._store = store
         self._plans = plans
         self._usage = usage

@@ -17,10 +17,11 @@ Layout in the system valkey (``<t>`` is a tenant id)::
 from __future__ import annotations
 
 import asyncio
+import bisect
 import collections
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import structlog
 
@@ -42,15 +43,54 @@ def commands_key(tenant: str, minute: int) -> bytes:
     return f"commands:{tenant}:{minute}".encode()
 
 
+class _Sums:
+    """Counts of one tenant's instance since the last flush."""
+
+    __slots__ = (
+        "buckets",
+        "bytes_in",
+        "bytes_out",
+        "latency_us",
+        "limited",
+        "requests",
+    )
+
+    def __init__(self) -> None:
+        self.requests: collections.Counter[tuple[str, int]] = collections.Counter()
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.latency_us = 0
+        self.buckets = [0] * (len(LATENCY_BUCKETS) + 1)
+        self.limited = 0
+
+    def fields(self, instance: str) -> Iterator[tuple[str, int]]:
+        """Yield the hash fields and amounts to add, skipping zeros."""
+        for (command_class, status), count in self.requests.items():
+            yield f"requests|{instance}|{command_class}|{status}", count
+        yield f"bytes_in|{instance}", self.bytes_in
+        yield f"bytes_out|{instance}", self.bytes_out
+        yield f"latency_us_sum|{instance}", self.latency_us
+        bounds = [*LATENCY_BUCKETS, float("inf")]
+        for bound, count in zip(bounds, self.buckets, strict=True):
+            if count:
+                yield f"latency_bucket|{instance}|{bound}", count
+        if self.limited:
+            yield f"rate_limited|{instance}", self.limited
+
+
 class UsageRecorder:
-    """In-memory sums of one worker, flushed to the shared valkey."""
+    """In-memory sums of one worker, flushed to the shared valkey.
+
+    ``record`` runs once per request, so it only adds numbers; the hash field
+    names are built once per flush.
+    """
 
     def __init__(self, pool: ConnectionPool, is_tenant: Callable[[str], bool]) -> None:
         self._pool = pool
         # Counts of a tenant deleted since they were recorded are dropped at
         # flush time, so a removed tenant's series do not come back.
         self._is_tenant = is_tenant
-        self._counts: collections.Counter[tuple[str, str]] = collections.Counter()
+        self._sums: dict[tuple[str, str], _Sums] = {}
         self._commands: collections.Counter[str] = collections.Counter()
         self._task: asyncio.Task[None] | None = None
 
@@ -65,15 +105,17 @@ class UsageRecorder:
         bytes_in: int,
         bytes_out: int,
     ) -> None:
-        counts = self._counts
-        counts[(tenant, f"requests|{instance}|{command_class}|{status}")] += 1
-        counts[(tenant, f"bytes_in|{instance}")] += bytes_in
-        counts[(tenant, f"bytes_out|{instance}")] += bytes_out
-        counts[(tenant, f"latency_us_sum|{instance}")] += int(seconds * 1e6)
-        bucket = next((b for b in LATENCY_BUCKETS if seconds <= b), float("inf"))
-        counts[(tenant, f"latency_bucket|{instance}|{bucket}")] += 1
+        key = (tenant, instance)
+        sums = self._sums.get(key)
+        if sums is None:
+            sums = self._sums[key] = _Sums()
+        sums.requests[(command_class, status)] += 1
+        sums.bytes_in += bytes_in
+        sums.bytes_out += bytes_out
+        sums.latency_us += int(seconds * 1e6)
+        sums.buckets[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
         if status == 429:
-            counts[(tenant, f"rate_limited|{instance}")] += 1
+            sums.limited += 1
         if status == 200 and commands:
             self._commands[tenant] += commands
 
@@ -96,18 +138,18 @@ class UsageRecorder:
                 log.warning("Usage flush failed.", error=str(error))
 
     async def flush(self) -> None:
-        if not self._counts and not self._commands:
+        if not self._sums and not self._commands:
             return
-        counts, self._counts = self._counts, collections.Counter()
+        sums, self._sums = self._sums, {}
         commands, self._commands = self._commands, collections.Counter()
         minute = int(time.time() // 60)
         batch: list[Command] = []
-        for (tenant, field), amount in counts.items():
+        for (tenant, instance), counted in sums.items():
             if not self._is_tenant(tenant):
                 continue
-            batch.append(
-                [b"HINCRBY", usage_key(tenant), field.encode(), b"%d" % amount]
-            )
+            hash_key = usage_key(tenant)
+            for field, amount in counted.fields(instance):
+                batch.append([b"HINCRBY", hash_key, field.encode(), b"%d" % amount])
         for tenant, amount in commands.items():
             if not self._is_tenant(tenant):
                 continue
@@ -120,6 +162,21 @@ class UsageRecorder:
             await self._pool.execute(batch)
         except Exception:
             # Put the sums back so a short outage loses no counts.
-            self._counts.update(counts)
+            for owner, counted in sums.items():
+                self._merge(owner, counted)
             self._commands.update(commands)
             raise
+
+    def _merge(self, key: tuple[str, str], counted: _Sums) -> None:
+        current = self._sums.get(key)
+        if current is None:
+            self._sums[key] = counted
+            return
+        current.requests.update(counted.requests)
+        current.bytes_in += counted.bytes_in
+        current.bytes_out += counted.bytes_out
+        current.latency_us += counted.latency_us
+        current.buckets = [
+            a + b for a, b in zip(current.buckets, counted.buckets, strict=True)
+        ]
+        current.limited += counted.limited

@@ -12,23 +12,27 @@ from dataclasses import dataclass
 
 import redis
 
+from kubegateway.backends.base import TenantStore
 from kubegateway.backends.embedded.supervising import STORAGE_KEY
 from kubegateway.backends.embedded.valkey import ADMIN_USER
-from kubegateway.backends.sqlite_store import SqliteStore
 from kubegateway.observability.usage import commands_key, usage_key
 from kubegateway.tenancy.models import InstancePhase
 
 
 @dataclass(frozen=True, slots=True)
 class SystemValkey:
+    """Address and login of the valkey or Redis that stores the shared counters."""
+
     port: int
     password: str
+    host: str = "127.0.0.1"
+    username: str = ADMIN_USER
 
     def client(self) -> redis.Redis:
         return redis.Redis(
-            host="127.0.0.1",
+            host=self.host,
             port=self.port,
-            username=ADMIN_USER,
+            username=self.username,
             password=self.password,
             socket_timeout=2.0,
             socket_connect_timeout=2.0,
@@ -36,7 +40,7 @@ class SystemValkey:
 
 
 class UsageReader:
-    def __init__(self, store: SqliteStore, system: SystemValkey) -> None:
+    def __init__(self, store: TenantStore, system: SystemValkey) -> None:
         self._store = store
         self._client = system.client()
 
@@ -66,7 +70,11 @@ class UsageReader:
         return int(value or 0)
 
     def memory_used(self, tenant: str) -> dict[str, int]:
-        """Return ``used_memory`` of each running instance of the tenant."""
+        """Return ``used_memory`` of each running instance of the tenant.
+
+        Only instances with a local port are measured. In Kubernetes mode the
+        store reports port 0, so the map is empty there.
+        """
         used: dict[str, int] = {}
         for instance in self._store.list_instances(tenant):  # type: ignore[arg-type]
             if instance.phase != InstancePhase.RUNNING or not instance.port:

@@ -26,8 +26,8 @@ from kubegateway.backends.kubernetes.resources import (
     REDIS_PORT,
     credentials_secret_name,
 )
+from kubegateway.backends.kubernetes.specs import InstanceSpec
 from kubegateway.operator.labelling import namespaced_metadata
-from kubegateway.operator.specs import InstanceSpec
 from kubegateway.protocol.commands import ACL_RULES_READ_ONLY, ACL_RULES_READ_WRITE
 
 CONFIG_KEY = "valkey.conf"

@@ -13,9 +13,9 @@ from kubegateway.backends.kubernetes.resources import (
     PSS_ENFORCE_LABEL,
     PSS_ENFORCE_VERSION_LABEL,
 )
+from kubegateway.backends.kubernetes.specs import TenantSpec
 from kubegateway.ids import namespace_for
 from kubegateway.operator.labelling import namespaced_metadata, tenant_labels
-from kubegateway.operator.specs import TenantSpec
 
 SERVICE_ACCOUNT_NAME = "tenant"
 

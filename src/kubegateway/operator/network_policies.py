@@ -28,8 +28,8 @@ from kubegateway.backends.kubernetes.resources import (
     REDIS_PORT,
     SYSTEM_NAMESPACE,
 )
+from kubegateway.backends.kubernetes.specs import TenantSpec
 from kubegateway.operator.labelling import namespaced_metadata
-from kubegateway.operator.specs import TenantSpec
 
 DNS_PORT = 53
 DEFAULT_DENY = "default-deny"

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from kubegateway.backends.kubernetes.resources import GROUP, INSTANCE_PLURAL
+from kubegateway.backends.kubernetes.specs import TenantSpec
 from kubegateway.operator.labelling import namespaced_metadata
-from kubegateway.operator.specs import TenantSpec
 
 QUOTA_NAME = "kubegateway-tenant"
 LIMIT_RANGE_NAME = "kubegateway-defaults"

@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from kubegateway.backends.kubernetes.resources import GROUP, INSTANCE_PLURAL
+from kubegateway.backends.kubernetes.specs import TenantSpec
 from kubegateway.ids import namespace_for
 from kubegateway.operator.labelling import namespaced_metadata
 from kubegateway.operator.namespaces import SERVICE_ACCOUNT_NAME
-from kubegateway.operator.specs import TenantSpec
 
 ROLE_NAME = "kubegateway-tenant"
 RBAC_API_GROUP = "rbac.authorization.k8s.io"

@@ -31,6 +31,12 @@ from kubegateway.backends.kubernetes.resources import (
     service_host,
     tenant_of_namespace,
 )
+from kubegateway.backends.kubernetes.specs import (
+    InstanceSpec,
+    TenantSpec,
+    parse_instance,
+    parse_tenant,
+)
 from kubegateway.errors import InvalidInput
 from kubegateway.ids import TenantId, namespace_for
 from kubegateway.operator import instances as instance_objects
@@ -44,12 +50,6 @@ from kubegateway.operator.quotas import (
     build_resource_quota,
 )
 from kubegateway.operator.rbac import build_role, build_role_binding
-from kubegateway.operator.specs import (
-    InstanceSpec,
-    TenantSpec,
-    parse_instance,
-    parse_tenant,
-)
 from kubegateway.quantities import format_bytes
 
 log = structlog.get_logger("kubegateway.operator")

@@ -21,6 +21,7 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 from kubegateway.auth import secrets
+from kubegateway.backends.base import TenantStore
 from kubegateway.backends.embedded.supervising import FAULTS_ENV, Supervisor
 from kubegateway.backends.sqlite_store import SqliteStore
 from kubegateway.observability.logging import configure_logging
@@ -56,6 +57,25 @@ def _given_admin_token(options: UpOptions) -> str | None:
     return os.environ.get(ADMIN_TOKEN_ENV) or None
 
 
+def register_admin_token(store: TenantStore, token: str) -> None:
+    """Store the hash of a given platform admin token unless it is stored."""
+    parts = secrets.split(token)
+    if parts is None or parts.prefix != secrets.ADMIN_PREFIX:
+        raise SystemExit(
+            "the bootstrap admin token must look like "
+            "kga_<16 hex digits>_<secret>; "
+            "generate one with `kubegateway admin-token`"
+        )
+    if store.find_api_key(parts.id) is None:
+        store.add_api_key(
+            parts.id,
+            Role.PLATFORM_ADMIN,
+            None,
+            "bootstrap",
+            secrets.hash_secret(parts.secret),
+        )
+
+
 def bootstrap_admin(store: SqliteStore, options: UpOptions) -> str | None:
     """Make sure a platform admin credential exists; return it if new.
 
@@ -65,21 +85,7 @@ def bootstrap_admin(store: SqliteStore, options: UpOptions) -> str | None:
     """
     given = _given_admin_token(options)
     if given is not None:
-        parts = secrets.split(given)
-        if parts is None or parts.prefix != secrets.ADMIN_PREFIX:
-            raise SystemExit(
-                "the bootstrap admin token must look like "
-                "kga_<16 hex digits>_<secret>; "
-                "generate one with `kubegateway admin-token`"
-            )
-        if store.find_api_key(parts.id) is None:
-            store.add_api_key(
-                parts.id,
-                Role.PLATFORM_ADMIN,
-                None,
-                "bootstrap",
-                secrets.hash_secret(parts.secret),
-            )
+        register_admin_token(store, given)
         return None
     if store.has_platform_admin():
         return None
@@ -125,7 +131,7 @@ def run(options: UpOptions) -> int:
     config.export()
     _announce(config, options, new_token)
     try:
-        _serve(config)
+        serve_workers(config)
     finally:
         supervisor.stop()
         store.close()
@@ -157,7 +163,8 @@ def _announce(config: RunConfig, options: UpOptions, new_token: str | None) -> N
     log.info("kubegateway started.", url=config.base_url, workers=config.workers)
 
 
-def _serve(config: RunConfig) -> None:
+def serve_workers(config: RunConfig) -> None:
+    """Run uvicorn with the worker app until SIGINT or SIGTERM."""
     uvicorn_config = uvicorn.Config(
         "kubegateway.server.worker:create_app",
         factory=True,
@@ -165,7 +172,8 @@ def _serve(config: RunConfig) -> None:
         port=config.port,
         workers=config.workers,
         loop="uvloop",
-        http="httptools",
+        http="kubegateway.server.http_protocol:GatewayProtocol",
+        proxy_headers=False,
         lifespan="on",
         access_log=False,
         log_level="warning",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubegateway.auth.secrets import NewToken
 from kubegateway.backends.kubernetes.resources import (
     ACCESS_LABEL,
     COMPONENT_LABEL,
@@ -21,27 +20,32 @@ from kubegateway.backends.kubernetes.resources import (
     TOKEN_NAME_KEY,
     token_secret_name,
 )
-from kubegateway.ids import InstanceId, TenantId, namespace_for
+from kubegateway.ids import InstanceId, TenantId, TokenId, namespace_for
 from kubegateway.tenancy.models import Access
 
 
 def build_token_secret(
-    tenant: TenantId, instance: InstanceId, access: Access, name: str, token: NewToken
+    tenant: TenantId,
+    instance: InstanceId,
+    access: Access,
+    name: str,
+    token_id: TokenId,
+    secret_hash: str,
 ) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {
-            "name": token_secret_name(token.id),
+            "name": token_secret_name(token_id),
             "namespace": namespace_for(tenant),
             "labels": {
                 TENANT_LABEL: tenant,
                 INSTANCE_LABEL: instance,
                 COMPONENT_LABEL: TOKEN_COMPONENT,
-                TOKEN_ID_LABEL: token.id,
+                TOKEN_ID_LABEL: token_id,
                 ACCESS_LABEL: access.value,
             },
         },
         "type": "Opaque",
-        "stringData": {TOKEN_HASH_KEY: token.secret_hash, TOKEN_NAME_KEY: name},
+        "stringData": {TOKEN_HASH_KEY: secret_hash, TOKEN_NAME_KEY: name},
     }

@@ -20,6 +20,9 @@ DEFAULT_VERSION = "9.0"
 DEFAULT_INSTANCE_CPU = "100m"
 DEFAULT_INSTANCE_STORAGE = "1Gi"
 DEFAULT_MONITORING_PORT = 9121
+# The CRD's default for spec.quota.maxRequestSize, repeated for objects
+# stored before that field existed.
+DEFAULT_MAX_REQUEST_SIZE = "1Mi"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +40,7 @@ class Owners:
 
 @dataclass(frozen=True, slots=True)
 class TenantQuota:
-    """Quota of one tenant; memory and storage in bytes, cpu in millicores."""
+    """Quota of one tenant; sizes in bytes, cpu in millicores."""
 
     instances: int
     memory: int
@@ -45,6 +48,7 @@ class TenantQuota:
     storage: int
     requests_per_minute: int
     max_connections: int
+    max_request_size: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +112,10 @@ def parse_tenant(name: str, spec: Mapping[str, Any]) -> TenantSpec:
             storage=parse_bytes(quota.get("storage", "10Gi"), "spec.quota.storage"),
             requests_per_minute=int(quota.get("requestsPerMinute", 0)),
             max_connections=int(quota.get("maxConnections", 0)),
+            max_request_size=parse_bytes(
+                quota.get("maxRequestSize", DEFAULT_MAX_REQUEST_SIZE),
+                "spec.quota.maxRequestSize",
+            ),
         ),
         network=TenantNetwork(
             monitoring_namespace=network.get("monitoringNamespace") or None,

@@ -10,14 +10,17 @@ after a backoff; the old state stays in place until the list succeeds.
 
 Routing never leaves the tenant's namespace: a token Secret grants access
 only to an instance of the namespace it is stored in, and the endpoint of
-an instance is always ``<instance>.tenant-<tenant>.svc``.
+an instance is always ``<instance>.tenant-<tenant>.svc``. The optional
+``resolve`` map replaces such a host and port with another address, like
+``curl --resolve``, for clusters or tests without cluster DNS. It changes
+where a name connects, never which name a request routes to.
 """
 
 from __future__ import annotations
 
 import base64
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,10 +45,10 @@ from kubegateway.backends.kubernetes.resources import (
     service_host,
     tenant_of_namespace,
 )
+from kubegateway.backends.kubernetes.specs import parse_tenant
 from kubegateway.gateway.connections import Endpoint
 from kubegateway.gateway.directory import Grant, InstanceView, TenantView
 from kubegateway.ids import InstanceId, TenantId, TokenId
-from kubegateway.operator.specs import parse_tenant
 from kubegateway.tenancy.models import Access, InstancePhase, Quota, TenantPhase
 
 log = structlog.get_logger("kubegateway.directory")
@@ -53,8 +56,6 @@ log = structlog.get_logger("kubegateway.directory")
 RETRY_SECONDS = 1.0
 MAX_RETRY_SECONDS = 30.0
 WATCH_SERVER_TIMEOUT_SECONDS = 290
-# The Upstash protocol has no per-tenant request size in the Tenant CRD yet.
-DEFAULT_MAX_REQUEST_SIZE = 1024 * 1024
 
 _Key = tuple[str, str]
 
@@ -75,8 +76,12 @@ def _key(body: dict[str, Any]) -> _Key:
 class KubernetesDirectory:
     """A ``Directory`` backed by watch-fed caches of custom resources and Secrets."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(
+        self, client: Client, resolve: Mapping[str, tuple[str, int]] | None = None
+    ) -> None:
+        """``resolve`` maps ``<service host>:<port>`` to an address and port."""
         self._client = client
+        self._resolve = dict(resolve or {})
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._tenants = _Cache()
@@ -219,7 +224,7 @@ class KubernetesDirectory:
             storage=spec.quota.storage,
             requests_per_minute=spec.quota.requests_per_minute,
             max_connections=spec.quota.max_connections,
-            max_request_size=DEFAULT_MAX_REQUEST_SIZE,
+            max_request_size=spec.quota.max_request_size,
         )
         reason = "Suspended by the Tenant's spec" if spec.suspended else ""
         return TenantView(phase, reason, quota)
@@ -245,10 +250,11 @@ class KubernetesDirectory:
         except ValueError:
             phase = InstancePhase.PENDING
         host = service_host(tenant, instance)
+        host, port = self._resolve.get(f"{host}:{REDIS_PORT}", (host, REDIS_PORT))
         return InstanceView(
             phase,
-            Endpoint(host, REDIS_PORT, READ_WRITE_USER, _decode(data[READ_WRITE_USER])),
-            Endpoint(host, REDIS_PORT, READ_ONLY_USER, _decode(data[READ_ONLY_USER])),
+            Endpoint(host, port, READ_WRITE_USER, _decode(data[READ_WRITE_USER])),
+            Endpoint(host, port, READ_ONLY_USER, _decode(data[READ_ONLY_USER])),
         )
 
 
