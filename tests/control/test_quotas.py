@@ -122,3 +122,22 @@ def test_rejected_pipeline_does_not_use_budget(gateway: Gateway) -> None:
     too_big = [["PING"]] * 6
     assert call(target, too_big, path="/pipeline").status_code == 429
     assert call(target, [["PING"]] * 5, path="/pipeline").status_code == 200
+
+
+def test_rate_limit_admits_exactly_the_limit(gateway: Gateway) -> None:
+    target = gateway.create_instance(
+        "rateexact", "db", memory="16Mi", quota={"requests_per_minute": 1000}
+    )
+    if time.time() % 60 > 50:
+        # Start in a fresh minute so that one budget covers the whole test.
+        time.sleep(60.5 - time.time() % 60)
+    first_minute = int(time.time() // 60)
+    batch = [["PING"]] * 300
+    statuses = [call(target, batch, path="/pipeline").status_code for _ in range(4)]
+    singles = 0
+    while call(target, ["PING"]).status_code == 200:
+        singles += 1
+        assert singles <= 1000
+    assert int(time.time() // 60) == first_minute
+    assert statuses == [200, 200, 200, 429]
+    assert singles == 100

@@ -167,7 +167,7 @@ class WorkerApp:
         if self._kubernetes_directory is not None:
             await self._start_watches(self._kubernetes_directory)
         system = ConnectionPool(self._system_endpoint, 2, self.config.request_timeout)
-        self.datapath.limiter = RateLimiter(system)
+        self.datapath.limiter = RateLimiter(system, self.config.workers)
         self.recorder = UsageRecorder(
             system, lambda tenant: self.directory.tenant(TenantId(tenant)) is not None
         )
