@@ -1,10 +1,11 @@
 """The data path: Upstash Redis REST requests in, valkey replies out.
 
-This is the hot path, so it is a bare ASGI callable with no framework: it
-reads the few headers it needs in one pass, authenticates from an in-memory
-directory, checks every command against the server's command table, and
-sends the commands over a shared multiplexed connection. Every answer,
-errors included, is a JSON body.
+This is the hot path, so it uses no framework. ``DataPath.handle`` reads the
+few headers it needs in one pass and authenticates from an in-memory
+directory. It checks every command against the server's command table and
+sends the commands over a shared multiplexed connection. Every reply, errors
+included, is a JSON body. The gateway's HTTP protocol calls ``handle``
+directly; ``__call__`` serves the same logic as an ASGI application.
 
 It never forwards a command the table does not allow, never lets a token act
 on another tenant or instance, and never logs a token or a value.
@@ -81,7 +82,7 @@ class _Request:
 
 
 class Outcome:
-    """What one request did, for metrics and logs."""
+    """The result of one request, for metrics and logs."""
 
     __slots__ = (
         "authorized",
@@ -163,7 +164,7 @@ class DataPath:
                 await reader.drain()
             self._log_error(outcome, request_id, error.status, error.message)
         except Exception as error:
-            # A bug, not bad input: answer with JSON and keep the details in
+            # A bug, not bad input: reply with JSON and keep the details in
             # the log, never in the response.
             status = 500
             body = orjson.dumps(
@@ -335,14 +336,19 @@ class DataPath:
                 f"the request body is {request.content_length} bytes; "
                 f"the limit is {limit} bytes"
             )
-        body = await reader.read(limit)
+        if isinstance(reader, BufferedBody):
+            body = reader.take(limit)
+        else:
+            body = await reader.read(limit)
         endpoint = (
             instance.read_only
             if grant.access == Access.READ_ONLY
             else instance.read_write
         )
         pool = self._pool(endpoint)
-        table = await self._table(pool)
+        table = self._tables.get((endpoint.host, endpoint.port))
+        if table is None:
+            table = await self._table(pool)
         if kind == "single":
             commands = [upstash.parse_single(body)]
         elif kind == "path":
@@ -350,7 +356,7 @@ class DataPath:
         else:
             commands = upstash.parse_many(body)
         outcome.commands = len(commands)
-        if self.limiter is not None:
+        if self.limiter is not None and quota.requests_per_minute > 0:
             await self.limiter.acquire(
                 grant.tenant, len(commands), quota.requests_per_minute
             )
@@ -363,8 +369,13 @@ class DataPath:
             status, response = await self._transaction(pool, commands, rules, request)
         elif kind == "pipeline":
             status, response = await self._pipeline(pool, commands, rules, request)
+        elif isinstance(rules[0], Exception):
+            status, response = upstash.render_result(rules[0], request.encode)
         else:
-            status, response = await self._single(pool, commands[0], rules[0], request)
+            replies = await pool.execute(commands)
+            if rules[0].info.writes:
+                self._writes += 1
+            status, response = upstash.render_result(replies[0], request.encode)
         return status, response
 
     def _route(self, request: _Request) -> str:
@@ -452,19 +463,6 @@ class DataPath:
     def _note_write(self, rules: Sequence[Rule | Exception]) -> None:
         if any(isinstance(rule, Rule) and rule.info.writes for rule in rules):
             self._writes += 1
-
-    async def _single(
-        self,
-        pool: ConnectionPool,
-        command: list[bytes],
-        rule: Rule | Exception,
-        request: _Request,
-    ) -> tuple[int, bytes]:
-        if isinstance(rule, Exception):
-            return upstash.render_result(rule, request.encode)
-        replies = await pool.execute([command])
-        self._note_write([rule])
-        return upstash.render_result(replies[0], request.encode)
 
     async def _pipeline(
         self,
@@ -581,6 +579,10 @@ class BufferedBody:
         self.started = True
 
     async def read(self, limit: int) -> bytes:
+        return self.take(limit)
+
+    def take(self, limit: int) -> bytes:
+        """Return the body without awaiting; raise PayloadTooLarge over ``limit``."""
         if self.size > limit:
             raise PayloadTooLarge(
                 f"the request body is {self.size} bytes; the limit is {limit} bytes"

@@ -1,7 +1,7 @@
 """Requests-per-minute limits, counted in commands, shared by all workers.
 
 The count lives in the system valkey under ``ratelimit:<tenant>:<minute>``,
-so the limit holds across worker processes. A pipeline of 100 counts 100.
+so the limit applies across worker processes. A pipeline of 100 counts 100.
 Windows are whole clock minutes, so a client can spend one minute's budget
 at the end of a minute and the next one's at the start of the next.
 
