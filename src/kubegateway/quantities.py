@@ -27,6 +27,8 @@ _DECIMAL = {
     "P": Decimal("1e15"),
     "E": Decimal("1e18"),
 }
+# Kubernetes quantities fit in a signed 64-bit integer.
+MAX_QUANTITY = Decimal(2**63 - 1)
 _QUANTITY = re.compile(
     r"^(?P<number>[+-]?(\d+\.?\d*|\.\d+))"
     r"(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$"
@@ -61,6 +63,10 @@ def parse_quantity(value: object, field: str) -> Decimal:
         result = number * (Decimal(10) ** int(suffix[1:]))
     if result < 0:
         raise InvalidInput(f"{field} {value!r} must not be negative", field=field)
+    if result > MAX_QUANTITY:
+        raise InvalidInput(
+            f"{field} {value!r} is too large; the maximum is 8Ei", field=field
+        )
     return result
 
 

@@ -33,10 +33,14 @@ TENANT_ROUTES = [
     ("GET", "/v1/tenants/{t}/tokens", None),
     ("DELETE", "/v1/tenants/{t}/tokens/{k}", None),
     ("POST", "/v1/tenants/{t}/api-keys", {"role": "tenant-admin"}),
+    ("GET", "/v1/tenants/{t}/api-keys", None),
+    ("DELETE", "/v1/tenants/{t}/api-keys/{a}", None),
 ]
 PLATFORM_ROUTES = [
     ("POST", "/v1/tenants", {"id": "never-made"}),
     ("POST", "/v1/api-keys", {"role": "platform-admin"}),
+    ("GET", "/v1/api-keys", None),
+    ("DELETE", "/v1/api-keys/{a}", None),
 ]
 READ_ROUTES = {
     "/v1/tenants/{t}",
@@ -47,6 +51,7 @@ READ_ROUTES = {
     "/v1/tenants/{t}/instances",
     "/v1/tenants/{t}/instances/{i}",
     "/v1/tenants/{t}/tokens",
+    "/v1/tenants/{t}/api-keys",
 }
 
 
@@ -54,7 +59,11 @@ READ_ROUTES = {
 def victim(gateway: Gateway) -> dict[str, str]:
     tenant = f"victim{next(_count)}"
     target = gateway.create_instance(tenant, "db", memory="8Mi")
-    return {"t": tenant, "i": "db", "k": target.token_id}
+    with gateway.admin() as client:
+        key = client.post(
+            f"/v1/tenants/{tenant}/api-keys", json={"role": "tenant-reader"}
+        ).json()
+    return {"t": tenant, "i": "db", "k": target.token_id, "a": key["id"]}
 
 
 @pytest.fixture(scope="module")
@@ -85,12 +94,14 @@ def snapshot(gateway: Gateway, tenant: str) -> tuple[object, ...]:
         instances = client.get(f"/v1/tenants/{tenant}/instances").json()
         tokens = client.get(f"/v1/tenants/{tenant}/tokens").json()
         tenants = [t["id"] for t in client.get("/v1/tenants").json()]
+        keys = client.get("/v1/api-keys").json()
     return (
         found["phase"],
         found["plan"],
         [i["id"] for i in instances],
         [(t["id"], t["revoked_at"]) for t in tokens],
         sorted(tenants),
+        sorted((k["id"], k["revoked_at"]) for k in keys),
     )
 
 
@@ -204,3 +215,34 @@ def test_tenant_role_jwt_is_bound_to_its_tenant(
     assert (
         httpx.get(path, headers={"Authorization": f"Bearer {other}"}).status_code == 403
     )
+
+
+def test_api_keys_listed_and_revoked(gateway: Gateway) -> None:
+    tenant = f"keyed{next(_count)}"
+    gateway.create_instance(tenant, "db", memory="8Mi")
+    with gateway.admin() as client:
+        issued = client.post(
+            f"/v1/tenants/{tenant}/api-keys", json={"role": "tenant-admin"}
+        ).json()
+        listed = client.get(f"/v1/tenants/{tenant}/api-keys").json()
+    assert [k["id"] for k in listed] == [issued["id"]]
+    assert "key" not in listed[0]
+    with gateway.admin(issued["key"]) as client:
+        assert client.get(f"/v1/tenants/{tenant}").status_code == 200
+        revoked = client.delete(f"/v1/tenants/{tenant}/api-keys/{issued['id']}")
+        assert revoked.status_code == 204
+        assert client.get(f"/v1/tenants/{tenant}").status_code == 401
+
+
+def test_tenant_admin_cannot_revoke_platform_key(
+    gateway: Gateway, outsider: str
+) -> None:
+    with gateway.admin() as client:
+        platform_keys = client.get("/v1/api-keys").json()
+    bootstrap = next(k for k in platform_keys if k["role"] == "platform-admin")
+    tenant = next(k for k in platform_keys if k["tenant"])["tenant"]
+    with gateway.admin(outsider) as client:
+        response = client.delete(f"/v1/tenants/{tenant}/api-keys/{bootstrap['id']}")
+    assert response.status_code in (403, 404)
+    with gateway.admin() as client:
+        assert client.get("/v1/tenants").status_code == 200

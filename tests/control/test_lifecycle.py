@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -203,3 +205,82 @@ def test_ctrl_c_stops_workers_and_valkey(tmp_path: Path) -> None:
         time.sleep(0.1)
     assert _processes_with_environment(str(server.data_dir)) == []
     assert valkey_processes(server.data_dir) == []
+
+
+def test_second_up_on_same_data_dir_is_refused(gateway: Gateway) -> None:
+    second = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kubegateway",
+            "up",
+            "--data-dir",
+            str(gateway.data_dir),
+            "--port",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert second.returncode == 1
+    assert "another `kubegateway up` is using" in second.stderr
+    assert "Traceback" not in second.stderr
+
+
+def test_busy_port_is_refused_before_anything_is_made(
+    gateway: Gateway, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kubegateway",
+            "up",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(gateway.port),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "cannot listen on" in result.stderr
+    assert "kga_" not in result.stdout
+    assert not (data_dir / "admin.token").exists()
+
+
+def test_state_files_are_private(gateway: Gateway) -> None:
+    assert gateway.data_dir.stat().st_mode & 0o777 == 0o700
+    for name in ("state.db", "state.db-wal"):
+        path = gateway.data_dir / name
+        if path.exists():
+            assert path.stat().st_mode & 0o077 == 0, name
+
+
+def test_system_valkey_is_restarted(tmp_path: Path) -> None:
+    server = Gateway(tmp_path / "data")
+    server.start()
+    try:
+        target = server.create_instance("sysrestart", "db", memory="8Mi")
+        system = [
+            pid
+            for pid in valkey_processes(server.data_dir)
+            if os.readlink(f"/proc/{pid}/cwd").endswith("/system")
+        ]
+        assert len(system) == 1
+        os.kill(system[0], signal.SIGKILL)
+        deadline = time.monotonic() + 15
+        while True:
+            with server.admin() as client:
+                status = client.get("/metrics").status_code
+            if status == 200:
+                break
+            assert time.monotonic() < deadline, "the system valkey did not come back"
+            time.sleep(0.3)
+        assert call(target, ["PING"]).status_code == 200
+    finally:
+        server.stop()

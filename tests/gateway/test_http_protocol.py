@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import httpx
 
@@ -88,3 +89,48 @@ def test_admin_api_errors_are_json_through_bridge(gateway: Gateway) -> None:
     assert response.status_code == 401
     assert response.headers["content-type"] == "application/json"
     assert "error" in response.json()
+
+
+def test_oversized_headers_get_json_431(gateway: Gateway, shared: Instance) -> None:
+    path = shared.url.removeprefix(gateway.url)
+    with RawConnection(gateway.port) as connection:
+        connection.send(
+            request_bytes(
+                "GET",
+                f"{path}/ping",
+                token=shared.token,
+                headers={"X-Padding": "p" * 70_000},
+            )
+        )
+        response = connection.read_response()
+        assert response.status == 431
+        assert "headers" in str(response.json())
+        assert connection.is_closed_by_server()
+
+
+def test_trickled_request_times_out(tmp_path: Path) -> None:
+    server = Gateway(tmp_path / "data", env={"KUBEGATEWAY_HTTP_REQUEST_TIMEOUT": "2"})
+    server.start()
+    try:
+        with RawConnection(server.port, timeout=15) as connection:
+            connection.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            for _ in range(3):
+                time.sleep(1)
+                connection.send(b"X-Slow: 1\r\n")
+            response = connection.read_response()
+            assert response.status == 408
+            assert connection.is_closed_by_server()
+    finally:
+        server.stop()
+
+
+def test_unauthenticated_body_gets_401_after_upload(
+    gateway: Gateway, shared: Instance
+) -> None:
+    path = shared.url.removeprefix(gateway.url)
+    with RawConnection(gateway.port, timeout=30) as connection:
+        connection.send(request_bytes("POST", path, body=b"x" * 5_000_000))
+        response = connection.read_response()
+        assert response.status == 401
+        connection.send(request_bytes("GET", f"{path}/ping", token=shared.token))
+        assert connection.read_response().status == 200

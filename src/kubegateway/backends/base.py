@@ -126,6 +126,14 @@ class TenantStore(Protocol):
         """Return an unrevoked API key with its secret hash, or None."""
         ...
 
+    def list_api_keys(self, tenant: TenantId | None) -> list[ApiKey]:
+        """Return the API keys of ``tenant``, or every key for None."""
+        ...
+
+    def revoke_api_key(self, key_id: TokenId) -> None:
+        """Revoke an API key; raise NotFound if it is unknown or revoked."""
+        ...
+
     def has_platform_admin(self) -> bool: ...
 
     # Audit log

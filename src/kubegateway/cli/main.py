@@ -533,7 +533,7 @@ def token_create(
         return
     base = url.rstrip("/")
     console.print(f"token id: {result['id']} ({access})")
-    console.print("secret (shown once, store it now):")
+    console.print("token (shown once; only its hash is stored, so save it now):")
     print(result["token"])
     console.print(
         f"UPSTASH_REDIS_REST_URL={base}/v1/redis/{tenant}/{instance}", highlight=False

@@ -308,6 +308,23 @@ def create_admin_app(
         )
         return {**schemas.api_key_body(issued.key), "key": issued.secret}
 
+    @app.get("/v1/tenants/{tenant}/api-keys")
+    def list_tenant_keys(tenant: str, principal: Caller) -> list[dict[str, object]]:
+        keys = service.list_api_keys(principal, tenant_id(tenant))
+        return [schemas.api_key_body(key) for key in keys]
+
+    @app.delete("/v1/tenants/{tenant}/api-keys/{key}", status_code=204)
+    def revoke_tenant_key(tenant: str, key: str, principal: Caller) -> None:
+        service.revoke_api_key(principal, tenant_id(tenant), TokenId(key))
+
+    @app.get("/v1/api-keys")
+    def list_all_keys(principal: Caller) -> list[dict[str, object]]:
+        return [schemas.api_key_body(k) for k in service.list_api_keys(principal, None)]
+
+    @app.delete("/v1/api-keys/{key}", status_code=204)
+    def revoke_platform_key(key: str, principal: Caller) -> None:
+        service.revoke_api_key(principal, None, TokenId(key))
+
     @app.post("/v1/api-keys", status_code=201)
     def create_platform_key(
         body: schemas.ApiKeyCreate, principal: Caller

@@ -261,7 +261,7 @@ class TenantService:
         if current.phase != TenantPhase.ACTIVE:
             raise Conflict(
                 f"tenant {tenant!r} is {current.phase.lower()}; "
-                "instances can only be created in an active tenant"
+                "instances and tokens can only be created in an active tenant"
             )
         return current
 
@@ -424,6 +424,33 @@ class TenantService:
             return IssuedApiKey(key, new.token)
 
         return self._audited(caller, tenant, "apikey.create", role.value, create)
+
+    def list_api_keys(self, caller: Principal, tenant: TenantId | None) -> list[ApiKey]:
+        """List API keys without secrets: a tenant's, or all for platform admins."""
+        if tenant is None:
+            caller.authorize("tenant:create")
+            return self.store.list_api_keys(None)
+        caller.authorize("token:read", tenant)
+        self.store.get_tenant(tenant)
+        return self.store.list_api_keys(tenant)
+
+    def revoke_api_key(
+        self, caller: Principal, tenant: TenantId | None, key_id: TokenId
+    ) -> None:
+        """Revoke an API key of ``tenant`` (None: a platform key)."""
+        if tenant is None:
+            caller.authorize("tenant:create")
+        else:
+            caller.authorize("token:write", tenant)
+
+        def revoke() -> None:
+            found = self.store.find_api_key(key_id)
+            if found is None or found[0].tenant != tenant:
+                where = f"tenant {tenant!r}" if tenant else "the platform"
+                raise NotFound(f"API key {key_id!r} of {where} does not exist")
+            self.store.revoke_api_key(key_id)
+
+        self._audited(caller, tenant, "apikey.revoke", key_id, revoke)
 
     def audit(self, caller: Principal, tenant: TenantId) -> list[AuditEntry]:
         caller.authorize("audit:read", tenant)

@@ -13,6 +13,7 @@ on another tenant or instance, and never logs a token or a value.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import time
@@ -116,6 +117,7 @@ class DataPath:
         self._requests = 0
         self._error_log = _ErrorLogLimiter()
         self._in_flight: dict[TenantId, int] = {}
+        self._background: set[asyncio.Task[list[object]]] = set()
         self.observers: list[Callable[[Outcome, float, int, int], None]] = []
         self.limiter: RateLimiter | None = None
         # Tenants whose data on disk is over their storage quota.
@@ -188,12 +190,14 @@ class DataPath:
 
     def precheck(
         self, scope: Scope, content_length: int | None
-    ) -> tuple[int, bytes] | None:
-        """Check a request before its body is sent; return an error or None.
+    ) -> tuple[tuple[int, bytes] | None, int]:
+        """Check a request before its body arrives.
 
-        A client that sent ``Expect: 100-continue`` waits before sending the
-        body, so a request that would be rejected (bad token, wrong tenant,
-        declared body over the limit) is answered at once instead.
+        Returns the error reply, or None, and how many body bytes are worth
+        keeping: the tenant's request size limit, or 0 for a request that will
+        be rejected anyway, so unauthenticated clients cannot make the gateway
+        hold large bodies. A client that sent ``Expect: 100-continue`` gets
+        the error at once, before it sends the body.
         """
         try:
             request = self._parse_scope(scope)
@@ -206,8 +210,8 @@ class DataPath:
                     f"the limit is {limit} bytes"
                 )
         except KubegatewayError as error:
-            return error.status, orjson.dumps(error.to_body())
-        return None
+            return (error.status, orjson.dumps(error.to_body())), 0
+        return None, limit
 
     def _log_error(
         self, outcome: Outcome, request_id: str, status: int, message: str
@@ -376,7 +380,39 @@ class DataPath:
             if rules[0].info.writes:
                 self._writes += 1
             status, response = upstash.render_result(replies[0], request.encode)
+            if status != 200:
+                self._stop_busy_script(pool, replies, grant)
         return status, response
+
+    def _stop_busy_script(
+        self, pool: ConnectionPool, replies: Sequence[object], grant: Grant
+    ) -> None:
+        """Stop a tenant's runaway script once the server reports BUSY.
+
+        A script in an endless loop blocks its instance, and tenants may not
+        send SCRIPT KILL themselves. A script that already wrote cannot be
+        killed; the instance then answers BUSY until it is restarted.
+        """
+        if not any(
+            isinstance(reply, Exception) and str(reply).startswith("BUSY")
+            for reply in replies
+        ):
+            return
+        log.warning(
+            "Stopping a script that blocks the instance.",
+            tenant=grant.tenant,
+            instance=grant.instance,
+        )
+        task = asyncio.get_running_loop().create_task(
+            pool.execute([[b"SCRIPT", b"KILL"], [b"FUNCTION", b"KILL"]])
+        )
+        self._background.add(task)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task[list[object]]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.info("Stopping a script failed.", error=str(task.exception()))
 
     def _route(self, request: _Request) -> str:
         rest = request.rest
@@ -572,9 +608,11 @@ class BodySource(Protocol):
 class BufferedBody:
     """A body that the HTTP layer already read whole."""
 
-    def __init__(self, body: bytes) -> None:
+    def __init__(self, body: bytes, size: int | None = None) -> None:
         self._body = body
-        self.size = len(body)
+        # The size the client sent, which is more than ``body`` holds when
+        # the HTTP layer dropped a body over the limit.
+        self.size = len(body) if size is None else size
         self.complete = True
         self.started = True
 

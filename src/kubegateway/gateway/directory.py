@@ -137,6 +137,12 @@ class SqliteDirectory:
             return None
         entry = self._tokens.get(parts.id)
         if entry is None:
+            # The token may be newer than this worker's view, which is only
+            # refreshed every REFRESH_INTERVAL_SECONDS; look once more now.
+            self._checked = 0.0
+            self.refresh()
+            entry = self._tokens.get(parts.id)
+        if entry is None:
             return None
         grant, secret_hash = entry
         if not secrets.verify(parts.secret, secret_hash):

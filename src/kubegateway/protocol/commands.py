@@ -192,10 +192,14 @@ ACL_RULES_READ_WRITE = (
     + " -@connection +ping +echo +auth +command -@blocking +xread +xreadgroup "
     + " ".join(f"-{name}" for name in sorted(_DATABASE_SWITCHING | _SUBSCRIBE))
     + " "
-    + " ".join(f"-{name}" for name in sorted(_SCRIPT_CONTROL))
+    # The gateway itself stops runaway scripts with SCRIPT KILL (see
+    # ``DataPath._stop_busy_script``), so only SCRIPT DEBUG is removed here;
+    # tenants can send neither.
+    + "-script|debug"
     + " -watch -unwatch -discard"
 )
 ACL_RULES_READ_ONLY = (
     "~* &* -@all +@read -@dangerous -@blocking +xread +ping +echo +time +auth +command "
+    "+eval_ro +evalsha_ro +fcall_ro +sort_ro +script|kill +function|kill "
     "+multi +exec " + " ".join(f"-{name}" for name in sorted(_ENUMERATION))
 )

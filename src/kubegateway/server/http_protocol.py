@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import http
+import os
 import typing
 from collections.abc import MutableMapping
 from typing import Any
@@ -42,9 +43,17 @@ if typing.TYPE_CHECKING:
 
 log = structlog.get_logger("kubegateway.http")
 
-# Bodies beyond this are not kept in memory; the request gets 413 once the
-# body has been read (and dropped), as the data path does.
-MAX_BUFFERED_BODY = 64 * 2**20
+# Body bytes kept for admin API requests, whose bodies are small JSON objects.
+# Data-path requests keep up to their tenant's request size limit, and none
+# when the token is invalid. A longer body is read and dropped, and the
+# request then gets 413 (or its auth error), as the data path does.
+MAX_ADMIN_BODY = 2**20
+# Request line and headers of one request; beyond this the reply is 431.
+MAX_HEADER_BYTES = 64 * 2**10
+# A request must arrive whole within this time after its first byte.
+REQUEST_TIMEOUT_SECONDS = float(
+    os.environ.get("KUBEGATEWAY_HTTP_REQUEST_TIMEOUT", "60")
+)
 # Complete requests queued on one connection before reading pauses.
 MAX_PIPELINED = 32
 _JSON = b"content-type: application/json\r\n"
@@ -63,11 +72,12 @@ def register(app: WorkerApp) -> None:
 class _Request:
     __slots__ = (
         "body",
+        "body_limit",
+        "body_size",
         "headers",
         "http_version",
         "keep_alive",
         "method",
-        "too_large",
         "url",
     )
 
@@ -75,10 +85,11 @@ class _Request:
         self.url = b""
         self.headers: list[tuple[bytes, bytes]] = []
         self.body: list[bytes] = []
+        self.body_size = 0
+        self.body_limit = MAX_ADMIN_BODY
         self.method = "GET"
         self.http_version = "1.1"
         self.keep_alive = True
-        self.too_large = False
 
 
 class GatewayProtocol(asyncio.Protocol):
@@ -102,7 +113,8 @@ class GatewayProtocol(asyncio.Protocol):
         self._parser = httptools.HttpRequestParser(self)
         self._transport: asyncio.Transport | None = None
         self._request = _Request()
-        self._body_size = 0
+        self._header_bytes = 0
+        self._message_started: float | None = None
         self._queue: collections.deque[_Request] = collections.deque()
         self._task: asyncio.Task[None] | None = None
         self._idle: asyncio.TimerHandle | None = None
@@ -138,6 +150,15 @@ class GatewayProtocol(asyncio.Protocol):
         self._last_active = self._loop.time()
         try:
             self._parser.feed_data(data)
+        except httptools.HttpParserCallbackError:
+            if self._header_bytes > MAX_HEADER_BYTES:
+                self._fail_protocol(
+                    f"the request line and headers are over {MAX_HEADER_BYTES} bytes",
+                    status=431,
+                )
+            else:
+                log.exception("The HTTP parser callback failed.")
+                self._fail_protocol("the request could not be processed", 500)
         except httptools.HttpParserUpgrade:
             self._fail_protocol("protocol upgrades are not supported")
         except httptools.HttpParserError as error:
@@ -156,30 +177,41 @@ class GatewayProtocol(asyncio.Protocol):
 
     def on_message_begin(self) -> None:
         self._request = _Request()
-        self._body_size = 0
+        self._header_bytes = 0
+        self._message_started = self._loop.time()
 
     def on_url(self, url: bytes) -> None:
         self._request.url += url
+        self._count_header_bytes(len(url))
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._request.headers.append((name.lower(), value))
+        self._count_header_bytes(len(name) + len(value))
+
+    def _count_header_bytes(self, size: int) -> None:
+        self._header_bytes += size
+        if self._header_bytes > MAX_HEADER_BYTES:
+            # httptools stops parsing and raises HttpParserCallbackError from
+            # feed_data, which data_received turns into a 431.
+            raise _HeadersTooLarge
 
     def on_headers_complete(self) -> None:
         request = self._request
         request.method = self._parser.get_method().decode("ascii", "replace")
         request.http_version = self._parser.get_http_version()
         request.keep_alive = self._parser.should_keep_alive()
-        if not any(
-            name == b"expect" and value.lower() == b"100-continue"
-            for name, value in request.headers
-        ):
-            return
         rejection = None
-        if request.url.startswith(PREFIX) and not self._queue and self._task is None:
-            rejection = self._datapath.precheck(
+        if request.url.startswith(PREFIX):
+            rejection, request.body_limit = self._datapath.precheck(
                 _scope(request), _content_length(request.headers)
             )
-        if rejection is None:
+        expects_continue = any(
+            name == b"expect" and value.lower() == b"100-continue"
+            for name, value in request.headers
+        )
+        if not expects_continue:
+            return
+        if rejection is None or self._queue or self._task is not None:
             self._write(_CONTINUE)
             return
         # The client has not sent the body, so reply and close: the unsent
@@ -189,14 +221,16 @@ class GatewayProtocol(asyncio.Protocol):
         self._close()
 
     def on_body(self, body: bytes) -> None:
-        self._body_size += len(body)
-        if self._body_size > MAX_BUFFERED_BODY:
-            self._request.too_large = True
-            self._request.body.clear()
+        request = self._request
+        request.body_size += len(body)
+        if request.body_size > request.body_limit:
+            request.body.clear()
             return
-        self._request.body.append(body)
+        request.body.append(body)
 
     def on_message_complete(self) -> None:
+        self._message_started = None
+        self._last_active = self._loop.time()
         if self._closing:
             return
         self._queue.append(self._request)
@@ -235,19 +269,19 @@ class GatewayProtocol(asyncio.Protocol):
         self._server_state.total_requests += 1
         head = request.method == "HEAD"
         body = b"".join(request.body)
+        too_large = request.body_size > request.body_limit
+        extra: list[tuple[bytes, bytes]]
         if request.url.startswith(PREFIX):
-            if request.too_large:
-                status, payload = (
-                    413,
-                    orjson.dumps(
-                        {"error": f"the request body is over {MAX_BUFFERED_BODY} bytes"}
-                    ),
-                )
-                extra: list[tuple[bytes, bytes]] = []
-            else:
-                status, payload, extra = await self._datapath.handle(
-                    _scope(request), BufferedBody(body)
-                )
+            # A body over the limit was dropped; the data path rejects it by
+            # its size (or for a bad token) with the usual JSON reply.
+            status, payload, extra = await self._datapath.handle(
+                _scope(request), BufferedBody(body, request.body_size)
+            )
+        elif too_large:
+            status, extra = 413, []
+            payload = _error(
+                f"the request body is over the limit of {MAX_ADMIN_BODY} bytes"
+            )
         else:
             status, payload, extra = await self._call_admin(request, body)
         if not request.keep_alive or self._closing:
@@ -321,9 +355,9 @@ class GatewayProtocol(asyncio.Protocol):
         if self._transport is not None and not self._transport.is_closing():
             self._transport.close()
 
-    def _fail_protocol(self, message: str) -> None:
-        body = orjson.dumps({"error": message})
-        self._write(_response(400, body, [(b"connection", b"close")], False))
+    def _fail_protocol(self, message: str, status: int = 400) -> None:
+        close = [(b"connection", b"close")]
+        self._write(_response(status, _error(message), close, False))
         self._close()
 
     def _check_idle(self) -> None:
@@ -335,12 +369,29 @@ class GatewayProtocol(asyncio.Protocol):
         self._idle = None
         if self._closing:
             return
-        idle_for = self._loop.time() - self._last_active
+        now = self._loop.time()
         timeout = self._config.timeout_keep_alive
-        if self._task is None and not self._queue and idle_for >= timeout:
-            self._close()
-            return
-        wait = timeout - idle_for if self._task is None else timeout
+        started = self._message_started
+        if started is not None:
+            # A request is arriving: it gets the request timeout as a whole,
+            # so a client that trickles headers or body cannot hold the
+            # connection forever.
+            if now - started >= REQUEST_TIMEOUT_SECONDS:
+                self._fail_protocol(
+                    f"the request did not arrive within {REQUEST_TIMEOUT_SECONDS:g} "
+                    "seconds",
+                    status=408,
+                )
+                return
+            wait = min(timeout, REQUEST_TIMEOUT_SECONDS - (now - started))
+        elif self._task is None and not self._queue:
+            idle_for = now - self._last_active
+            if idle_for >= timeout:
+                self._close()
+                return
+            wait = timeout - idle_for
+        else:
+            wait = timeout
         self._idle = self._loop.call_later(max(wait, 0.1), self._check_idle)
 
     def _cancel_idle_timer(self) -> None:
@@ -356,6 +407,14 @@ class GatewayProtocol(asyncio.Protocol):
         self._closing = True
         if self._task is None:
             self._close()
+
+
+class _HeadersTooLarge(Exception):
+    """The request line and headers passed ``MAX_HEADER_BYTES``."""
+
+
+def _error(message: str) -> bytes:
+    return orjson.dumps({"error": message})
 
 
 def _scope(request: _Request) -> dict[str, Any]:

@@ -9,12 +9,15 @@ process is left behind.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
+import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import TextIO
 
 import structlog
 import uvicorn
@@ -99,7 +102,28 @@ def bootstrap_admin(store: SqliteStore, options: UpOptions) -> str | None:
 
 def run(options: UpOptions) -> int:
     configure_logging(options.log_format)
+    # Everything under the data directory holds secrets (valkey passwords in
+    # the state, AOF data), so no other user may read any of it.
+    os.umask(0o077)
     options.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    options.data_dir.chmod(0o700)
+    lock = _lock_data_dir(options.data_dir)
+    if lock is None:
+        print(
+            f"error: another `kubegateway up` is using {options.data_dir}; "
+            "stop it or pass another --data-dir",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        sock = listen_socket(options.host, options.port)
+    except OSError as error:
+        print(
+            f"error: cannot listen on {options.host}:{options.port}: "
+            f"{error.strerror}; pass another --port or --host",
+            file=sys.stderr,
+        )
+        return 1
     store = SqliteStore(options.data_dir / "state.db")
     new_token = bootstrap_admin(store, options)
     faults = frozenset(filter(None, os.environ.get(FAULTS_ENV, "").split(",")))
@@ -131,12 +155,43 @@ def run(options: UpOptions) -> int:
     config.export()
     _announce(config, options, new_token)
     try:
-        serve_workers(config)
+        serve_workers(config, sock)
     finally:
         supervisor.stop()
         store.close()
+        lock.close()
         log.info("kubegateway stopped.")
     return 0
+
+
+def _lock_data_dir(data_dir: Path) -> TextIO | None:
+    """Take an exclusive lock on the data directory, or return None if held.
+
+    Two supervisors on one directory would start two valkey servers on the
+    same AOF files. The lock is released when the process exits, however it
+    exits.
+    """
+    handle = (data_dir / "lock").open("w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """Bind the listening socket before anything announces the address."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
 
 
 def _ignore_signal(signum: int, frame: FrameType | None) -> None:
@@ -163,7 +218,7 @@ def _announce(config: RunConfig, options: UpOptions, new_token: str | None) -> N
     log.info("kubegateway started.", url=config.base_url, workers=config.workers)
 
 
-def serve_workers(config: RunConfig) -> None:
+def serve_workers(config: RunConfig, sock: socket.socket | None = None) -> None:
     """Run uvicorn with the worker app until SIGINT or SIGTERM."""
     uvicorn_config = uvicorn.Config(
         "kubegateway.server.worker:create_app",
@@ -185,8 +240,9 @@ def serve_workers(config: RunConfig) -> None:
     # stops valkey. These handlers absorb that second delivery.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _ignore_signal)
+    if sock is None:
+        sock = listen_socket(config.host, config.port)
     if config.workers <= 1:
-        server.run()
+        server.run(sockets=[sock])
         return
-    sock = uvicorn_config.bind_socket()
     Multiprocess(uvicorn_config, sockets=[sock]).run()

@@ -72,6 +72,7 @@ class Supervisor:
         self.system: ValkeyProcess | None = None
         self.system_ready = threading.Event()
         self.system_error: str | None = None
+        self._system_next_start = 0.0
 
     # Thread control
 
@@ -104,6 +105,7 @@ class Supervisor:
         measured = 0.0
         while not self._stop.is_set():
             try:
+                self._ensure_system()
                 self.reconcile()
                 if time.monotonic() - measured > STORAGE_INTERVAL_SECONDS:
                     measured = time.monotonic()
@@ -127,6 +129,31 @@ class Supervisor:
         self.system.start()
         self.system.wait_ready()
         log.info("System valkey started.", port=spec.port, pid=self.system.pid)
+
+    def _ensure_system(self) -> None:
+        """Restart the system valkey on its port if it died.
+
+        Workers reconnect on their next request, and the counters come back
+        from its AOF file.
+        """
+        system = self.system
+        if system is None or system.running():
+            return
+        now = time.monotonic()
+        if now < self._system_next_start:
+            return
+        log.warning("System valkey exited; restarting.", exit_code=system.exit_code())
+        restarted = ValkeyProcess(system.spec)
+        try:
+            restarted.start()
+            restarted.wait_ready()
+        except RuntimeError as error:
+            restarted.stop()
+            self._system_next_start = now + MAX_BACKOFF_SECONDS
+            log.error("System valkey failed to restart.", error=str(error))
+            return
+        self.system = restarted
+        log.info("System valkey restarted.", port=system.spec.port, pid=restarted.pid)
 
     def _stop_all(self) -> None:
         for (tenant, instance), supervised in list(self._servers.items()):

@@ -89,6 +89,14 @@ class ServerSpec:
             'save ""',
             f"maxmemory {self.maxmemory}",
             "maxmemory-policy noeviction",
+            # maxmemory is checked before a command runs, so one SETRANGE or
+            # APPEND could still grow a string far past it; this caps every
+            # string (and request argument) at the instance size.
+            f"proto-max-bulk-len {max(2**20, min(self.maxmemory, 512 * 2**20))}",
+            # A reply larger than this closes the gateway's connection instead
+            # of filling the gateway's memory (one request may ask for many
+            # large values in a pipeline).
+            "client-output-buffer-limit normal 128mb 64mb 10",
             f"maxclients {self.maxclients}",
             "user default off",
             f"user {ADMIN_USER} on >{self.passwords[ADMIN_USER]} ~* &* +@all",

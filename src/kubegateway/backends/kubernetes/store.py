@@ -703,6 +703,20 @@ class KubernetesStore:
             return None
         return self._api_key(body)
 
+    def list_api_keys(self, tenant: TenantId | None) -> list[ApiKey]:
+        labels: dict[str, Any] = {COMPONENT_LABEL: API_KEY_COMPONENT}
+        if tenant is not None:
+            labels[TENANT_LABEL] = tenant
+        bodies = self._list(Secret, self._system_namespace, labels, "list API keys")
+        keys = [found[0] for body in bodies if (found := self._api_key(body))]
+        return sorted(keys, key=lambda key: key.created_at)
+
+    def revoke_api_key(self, key_id: TokenId) -> None:
+        # Revoking deletes the Secret, so a revoked key is simply gone.
+        if self.find_api_key(key_id) is None:
+            raise NotFound(f"API key {key_id!r} does not exist or is revoked")
+        self._delete(Secret, api_key_secret_name(key_id), self._system_namespace)
+
     def has_platform_admin(self) -> bool:
         labels = {COMPONENT_LABEL: API_KEY_COMPONENT, ROLE_LABEL: Role.PLATFORM_ADMIN}
         return bool(self._list(Secret, self._system_namespace, labels, "list API keys"))
