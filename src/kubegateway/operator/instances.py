@@ -17,6 +17,7 @@ from kubegateway.backends.embedded.valkey import (
     ADMIN_USER,
     READ_ONLY_USER,
     READ_WRITE_USER,
+    memory_limit_lines,
 )
 from kubegateway.backends.kubernetes.resources import (
     COMPONENT_LABEL,
@@ -60,8 +61,7 @@ def valkey_config(instance: InstanceSpec, passwords: Mapping[str, str]) -> str:
         f"appendonly {'yes' if instance.persistence else 'no'}",
         "appendfsync everysec",
         'save ""',
-        f"maxmemory {maxmemory_for(instance.memory)}",
-        "maxmemory-policy noeviction",
+        *memory_limit_lines(maxmemory_for(instance.memory)),
         "user default off",
         f"user {ADMIN_USER} on >{passwords[ADMIN_USER]} ~* &* +@all",
         f"user {READ_WRITE_USER} on >{passwords[READ_WRITE_USER]} "

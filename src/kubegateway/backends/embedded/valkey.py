@@ -31,6 +31,22 @@ STOP_TIMEOUT_SECONDS = 10.0
 _PR_SET_PDEATHSIG = 1
 
 
+def memory_limit_lines(maxmemory: int) -> list[str]:
+    """Return the valkey settings that bound one instance's memory use."""
+    return [
+        f"maxmemory {maxmemory}",
+        "maxmemory-policy noeviction",
+        # maxmemory is checked before a command runs, so one SETRANGE or
+        # APPEND could still grow a string far past it; this caps every
+        # string (and request argument) at the instance size.
+        f"proto-max-bulk-len {max(2**20, min(maxmemory, 512 * 2**20))}",
+        # A reply larger than this closes the gateway's connection instead of
+        # filling the gateway's memory (one request may ask for many large
+        # values in a pipeline).
+        "client-output-buffer-limit normal 128mb 64mb 10",
+    ]
+
+
 def new_passwords() -> dict[str, str]:
     """Generate a random password for each ACL user of one server."""
     return {
@@ -87,16 +103,7 @@ class ServerSpec:
             "appendonly yes",
             f"appendfsync {self.appendfsync}",
             'save ""',
-            f"maxmemory {self.maxmemory}",
-            "maxmemory-policy noeviction",
-            # maxmemory is checked before a command runs, so one SETRANGE or
-            # APPEND could still grow a string far past it; this caps every
-            # string (and request argument) at the instance size.
-            f"proto-max-bulk-len {max(2**20, min(self.maxmemory, 512 * 2**20))}",
-            # A reply larger than this closes the gateway's connection instead
-            # of filling the gateway's memory (one request may ask for many
-            # large values in a pipeline).
-            "client-output-buffer-limit normal 128mb 64mb 10",
+            *memory_limit_lines(self.maxmemory),
             f"maxclients {self.maxclients}",
             "user default off",
             f"user {ADMIN_USER} on >{self.passwords[ADMIN_USER]} ~* &* +@all",
