@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
-import httpx2
-import lightkube
 import pytest
 import yaml
 from typer.testing import CliRunner
 
 from kubegateway.netpol.cli import app
 from kubegateway.netpol.isolation import tenant_isolation_expectations
-from kubegateway.netpol.loading import load_cluster_manifests
 
 OPERATOR_POLICIES = Path(__file__).parent / "operator" / "tenant-policies.yaml"
 runner = CliRunner()
@@ -140,81 +136,5 @@ def test_check_unknown_expectation_endpoint_exits_2(tmp_path: Path) -> None:
     assert "unknown endpoint 'nowhere'" in result.output
 
 
-# Cluster input, served by an in-process httpx2 transport (no network).
-
-CLUSTER_OBJECTS: dict[str, list[dict[str, Any]]] = {
-    "/api/v1/namespaces": [
-        {"metadata": {"name": "app", "labels": {"kubernetes.io/metadata.name": "app"}}}
-    ],
-    "/api/v1/pods": [
-        {
-            "metadata": {"name": "web", "namespace": "app", "labels": {"role": "web"}},
-            "spec": {"containers": [{"name": "web", "ports": [{"containerPort": 80}]}]},
-            "status": {"phase": "Running", "podIP": "10.1.0.1"},
-        },
-        {
-            "metadata": {"name": "db", "namespace": "app", "labels": {"role": "db"}},
-            "spec": {
-                "containers": [{"name": "db", "ports": [{"containerPort": 5432}]}]
-            },
-            "status": {"phase": "Running", "podIP": "10.1.0.2"},
-        },
-    ],
-    "/apis/networking.k8s.io/v1/networkpolicies": [
-        {
-            "metadata": {"name": "db-from-web", "namespace": "app"},
-            "spec": {
-                "podSelector": {"matchLabels": {"role": "db"}},
-                "policyTypes": ["Ingress"],
-                "ingress": [
-                    {"from": [{"podSelector": {"matchLabels": {"role": "web"}}}]}
-                ],
-            },
-        }
-    ],
-}
-
-
-def _api_handler(request: httpx2.Request) -> httpx2.Response:
-    items = CLUSTER_OBJECTS.get(request.url.path)
-    if items is None:
-        return httpx2.Response(404, json={"kind": "Status", "message": "not found"})
-    body = {"kind": "List", "apiVersion": "v1", "metadata": {}, "items": items}
-    return httpx2.Response(200, json=body)
-
-
-REAL_CLIENT = lightkube.Client
-KUBECONFIG = {
-    "clusters": [{"name": "local", "cluster": {"server": "https://127.0.0.1:6443"}}],
-    "users": [{"name": "tester", "user": {"token": "test-token"}}],
-    "contexts": [{"name": "local", "context": {"cluster": "local", "user": "tester"}}],
-    "current-context": "local",
-}
-
-
-def _mock_client(*args: Any, **kwargs: Any) -> lightkube.Client:
-    return REAL_CLIENT(
-        config=lightkube.KubeConfig.from_dict(KUBECONFIG),
-        transport=httpx2.MockTransport(_api_handler),
-    )
-
-
-def test_load_cluster_manifests_through_lightkube() -> None:
-    with _mock_client() as client:
-        manifests = load_cluster_manifests(client)
-    kinds = sorted(manifest["kind"] for manifest in manifests)
-    assert kinds == ["Namespace", "NetworkPolicy", "Pod", "Pod"]
-    policy = next(m for m in manifests if m["kind"] == "NetworkPolicy")
-    assert policy["spec"]["podSelector"] == {"matchLabels": {"role": "db"}}
-
-
-def test_check_from_cluster(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(lightkube, "Client", _mock_client)
-    result = runner.invoke(
-        app, ["check", "--from-cluster", "--port", "5432", "-o", "json"]
-    )
-    assert result.exit_code == 0, result.output
-    allowed = json.loads(result.stdout)["matrices"][0]["allowed"]
-    assert allowed["app/web"]["app/db"] is True
-    assert allowed["app/db"]["app/web"] is True
-    assert allowed["app/db"]["app/db"] is False
+# Reading from a cluster is tested against a real kube-apiserver in
+# tests/kube/test_tenant_network.py.
