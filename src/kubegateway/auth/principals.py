@@ -47,7 +47,7 @@ class Principal:
         return self.tenant is None
 
     def authorize(self, permission: str, tenant: TenantId | None = None) -> None:
-        """Raise Forbidden unless the caller holds ``permission`` on ``tenant``."""
+        """Raise Forbidden unless the caller has ``permission`` on ``tenant``."""
         if tenant is not None and self.tenant is not None and self.tenant != tenant:
             raise Forbidden(
                 f"the credential belongs to tenant {self.tenant!r} and cannot act "

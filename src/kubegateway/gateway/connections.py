@@ -32,7 +32,7 @@ CONNECT_TIMEOUT_SECONDS = 1.0
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
-    """Where a valkey server listens and which ACL user to log in as."""
+    """The address of a valkey server and the ACL user to log in as."""
 
     host: str
     port: int
@@ -94,7 +94,7 @@ class RespConnection(asyncio.Protocol):
             if reply is False:
                 return
             if not pending:
-                # A reply nobody waits for means the stream is out of step.
+                # A reply without a waiting request means the stream is out of step.
                 self._fail(BackendUnavailable("unexpected reply from the server"))
                 return
             waiter = pending[0]

@@ -391,7 +391,7 @@ class DataPath:
 
         A script in an endless loop blocks its instance, and tenants may not
         send SCRIPT KILL themselves. A script that already wrote cannot be
-        killed; the instance then answers BUSY until it is restarted.
+        killed, and the instance then replies BUSY until it is restarted.
         """
         if not any(
             isinstance(reply, Exception) and str(reply).startswith("BUSY")
@@ -594,7 +594,7 @@ def _command_class(rules: Sequence[Rule | Exception]) -> str:
 
 
 class BodySource(Protocol):
-    """Where ``DataPath.handle`` gets the request body from."""
+    """The source of the request body for ``DataPath.handle``."""
 
     size: int
     complete: bool

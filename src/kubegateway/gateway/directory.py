@@ -27,7 +27,7 @@ VERIFIED_CACHE_SIZE = 10_000
 
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """What a valid data-path token allows."""
+    """The access that a valid data-path token grants."""
 
     token: TokenId
     tenant: TenantId

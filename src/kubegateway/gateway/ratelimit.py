@@ -63,8 +63,8 @@ class RateLimiter:
         self, tenant: str, allowance: _Allowance, commands: int, limit: int
     ) -> None:
         """Take more commands from the shared counter into ``allowance``."""
-        wanted = commands - allowance.remaining
-        size = max(wanted, min(MAX_LEASE, limit // (LEASE_FRACTION * self._workers)))
+        missing = commands - allowance.remaining
+        size = max(missing, min(MAX_LEASE, limit // (LEASE_FRACTION * self._workers)))
         key = f"ratelimit:{tenant}:{allowance.minute}".encode()
         replies = await self._pool.execute(
             [[b"INCRBY", key, b"%d" % size], [b"EXPIRE", key, b"120", b"NX"]]

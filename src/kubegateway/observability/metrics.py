@@ -1,6 +1,6 @@
 """Prometheus metrics per tenant and instance, correct across worker processes.
 
-The counts live in the system valkey (see ``usage``), so any worker can answer
+The counts live in the system valkey (see ``usage``), so any worker can serve
 ``/metrics`` with the sum of all of them, and a removed tenant's series
 disappear with its counters. Labels are tenant, instance, a command class
 (read, write, rejected, none) and the status code: never a raw command name

@@ -98,7 +98,7 @@ def _tenant_verdict(info: CommandInfo) -> Verdict:
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """How the gateway treats one command or subcommand."""
+    """The gateway's treatment of one command or subcommand."""
 
     info: CommandInfo
     verdict: Verdict

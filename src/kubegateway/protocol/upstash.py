@@ -87,7 +87,7 @@ def _load_exact(body: bytes) -> object:
 
 
 def _reject_constant(name: str) -> object:
-    raise RequestError(f"the request body holds {name}, which is not valid JSON")
+    raise RequestError(f"the request body contains {name}, which is not valid JSON")
 
 
 def parse_single(body: bytes) -> list[bytes]:

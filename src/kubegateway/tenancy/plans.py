@@ -28,7 +28,7 @@ from kubegateway.errors import InvalidInput, NotFound
 from kubegateway.quantities import parse_bytes, parse_millicores, parse_quantity
 from kubegateway.tenancy.models import Quota
 
-# How each quota field is parsed from its written form.
+# The unit of each quota field, which decides how its written form is parsed.
 _BYTE_FIELDS = frozenset({"memory", "storage", "max_request_size"})
 _CPU_FIELDS = frozenset({"cpu"})
 _COUNT_FIELDS = frozenset({"max_instances", "requests_per_minute", "max_connections"})

@@ -169,7 +169,7 @@ class Supervisor:
     def reconcile(self) -> None:
         tenants = {tenant.id: tenant for tenant in self._store.list_tenants()}
         instances = self._store.list_instances()
-        wanted = set()
+        desired = set()
         for instance in instances:
             key = (instance.tenant, instance.id)
             tenant = tenants.get(instance.tenant)
@@ -177,10 +177,10 @@ class Supervisor:
             if instance.phase == InstancePhase.TERMINATING or terminating:
                 self._remove(instance)
                 continue
-            wanted.add(key)
+            desired.add(key)
             self._ensure_running(instance)
         for key in list(self._servers):
-            if key not in wanted and key in self._servers:
+            if key not in desired and key in self._servers:
                 self._servers.pop(key).process.stop()
         for tenant in tenants.values():
             if tenant.phase == TenantPhase.TERMINATING and not any(

@@ -37,8 +37,8 @@ def memory_limit_lines(maxmemory: int) -> list[str]:
         f"maxmemory {maxmemory}",
         "maxmemory-policy noeviction",
         # maxmemory is checked before a command runs, so one SETRANGE or
-        # APPEND could still grow a string far past it; this caps every
-        # string (and request argument) at the instance size.
+        # APPEND could still grow a string far past it. This setting caps
+        # every string (and request argument) at the instance size.
         f"proto-max-bulk-len {max(2**20, min(maxmemory, 512 * 2**20))}",
         # A reply larger than this closes the gateway's connection instead of
         # filling the gateway's memory (one request may ask for many large
@@ -143,7 +143,7 @@ class ValkeyProcess:
         self.started_at = time.monotonic()
 
     def wait_ready(self, timeout: float = 10.0) -> None:
-        """Wait until the server answers PING; raise RuntimeError with its log."""
+        """Wait until the server replies to PING; raise RuntimeError with its log."""
         deadline = time.monotonic() + timeout
         client = self.admin_client(socket_timeout=1.0)
         try:
@@ -162,7 +162,7 @@ class ValkeyProcess:
                     pass
                 if time.monotonic() > deadline:
                     raise RuntimeError(
-                        f"valkey {self.spec.name} did not answer within {timeout:g}s: "
+                        f"valkey {self.spec.name} did not reply within {timeout:g}s: "
                         f"{self.log_tail()}"
                     )
                 time.sleep(0.02)
