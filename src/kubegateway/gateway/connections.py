@@ -1,12 +1,12 @@
 """Multiplexed RESP connections from a gateway worker to valkey servers.
 
 Python spends most of a request's time in framework layers and in waiting for
-one backend round trip per request, so each connection here carries many
-requests in flight at once: every request writes its commands back to back
-in one ``write`` call, and replies are matched to requests in order (RESP
-guarantees replies come back in request order on one connection). A pipeline
-or a MULTI/EXEC block is one write, so no other request's commands can land
-inside a transaction.
+one backend round trip per request. So each connection here carries many
+requests in flight at once. Each request's commands go out back to back as
+one contiguous piece, and replies are matched to requests in order, because
+RESP returns replies in request order on one connection. A pipeline or a
+MULTI/EXEC block is one piece, so no other request's commands can land inside
+a transaction.
 
 A connection that fails fails every request waiting on it at once, so a dead
 server is reported within milliseconds rather than after a timeout. The next
@@ -58,7 +58,7 @@ class RespConnection(asyncio.Protocol):
     Writes are coalesced: requests made in one event-loop iteration leave in
     one ``write`` call, which halves the system calls under load. A request
     that waits past ``timeout`` seconds fails the whole connection, because a
-    reply that never came leaves the stream out of step; one timer per
+    reply that never came leaves the stream out of step. One timer per
     connection checks the oldest waiter, so requests carry no timer of their
     own.
     """

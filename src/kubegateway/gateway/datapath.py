@@ -188,9 +188,7 @@ class DataPath:
             observe(outcome, time.perf_counter() - started, reader.size, len(body))
         return status, body, extra
 
-    def precheck(
-        self, scope: Scope, content_length: int | None
-    ) -> tuple[tuple[int, bytes] | None, int]:
+    def precheck(self, scope: Scope) -> tuple[tuple[int, bytes] | None, int]:
         """Check a request before its body arrives.
 
         Returns the error reply, or None, and how many body bytes are worth
@@ -203,12 +201,7 @@ class DataPath:
             request = self._parse_scope(scope)
             _grant, _instance, quota = self._authorize(request)
             self._route(request)
-            limit = quota.max_request_size or self._settings.max_request_size
-            if content_length is not None and content_length > limit:
-                raise PayloadTooLarge(
-                    f"the request body is {content_length} bytes; "
-                    f"the limit is {limit} bytes"
-                )
+            limit = self._body_limit(request, quota)
         except KubegatewayError as error:
             return (error.status, orjson.dumps(error.to_body())), 0
         return None, limit
@@ -333,13 +326,8 @@ class DataPath:
         instance: InstanceView,
         quota: Quota,
     ) -> tuple[int, bytes]:
-        limit = quota.max_request_size or self._settings.max_request_size
         kind = self._route(request)
-        if request.content_length is not None and request.content_length > limit:
-            raise PayloadTooLarge(
-                f"the request body is {request.content_length} bytes; "
-                f"the limit is {limit} bytes"
-            )
+        limit = self._body_limit(request, quota)
         if isinstance(reader, BufferedBody):
             body = reader.take(limit)
         else:
@@ -413,6 +401,16 @@ class DataPath:
         self._background.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.info("Stopping a script failed.", error=str(task.exception()))
+
+    def _body_limit(self, request: _Request, quota: Quota) -> int:
+        """Return the tenant's body size limit; raise if the declared size is over."""
+        limit = quota.max_request_size or self._settings.max_request_size
+        if request.content_length is not None and request.content_length > limit:
+            raise PayloadTooLarge(
+                f"the request body is {request.content_length} bytes; "
+                f"the limit is {limit} bytes"
+            )
+        return limit
 
     def _route(self, request: _Request) -> str:
         rest = request.rest

@@ -6,9 +6,9 @@ Windows are whole clock minutes, so a client can spend one minute's budget
 at the end of a minute and the next one's at the start of the next.
 
 A round trip to the shared counter per request would cost about a third of
-the gateway's throughput, so each worker takes commands from the counter in
-leases of about 1/64 of the limit per worker (at least what the request
-needs) and spends them locally. The total admitted never exceeds the limit.
+the gateway's throughput. So each worker takes commands from the counter in
+leases of about 1/64 of the limit per worker, at least what the request
+needs, and spends them locally. The total admitted never exceeds the limit.
 What a worker leased but did not spend when the minute ends is lost, so a
 tenant spread over all workers may be admitted up to ``1/64`` less than its
 limit in a minute; with small limits the lease is one command and the count

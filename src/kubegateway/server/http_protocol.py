@@ -202,9 +202,7 @@ class GatewayProtocol(asyncio.Protocol):
         request.keep_alive = self._parser.should_keep_alive()
         rejection = None
         if request.url.startswith(PREFIX):
-            rejection, request.body_limit = self._datapath.precheck(
-                _scope(request), _content_length(request.headers)
-            )
+            rejection, request.body_limit = self._datapath.precheck(_scope(request))
         expects_continue = any(
             name == b"expect" and value.lower() == b"100-continue"
             for name, value in request.headers
@@ -426,13 +424,6 @@ def _scope(request: _Request) -> dict[str, Any]:
         "query_string": query,
         "headers": request.headers,
     }
-
-
-def _content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
-    for name, value in headers:
-        if name == b"content-length" and value.isdigit():
-            return int(value)
-    return None
 
 
 def _address(value: object) -> tuple[str, int] | None:

@@ -102,7 +102,7 @@ def bootstrap_admin(store: SqliteStore, options: UpOptions) -> str | None:
 
 def run(options: UpOptions) -> int:
     configure_logging(options.log_format)
-    # Everything under the data directory holds secrets (valkey passwords in
+    # Everything under the data directory contains secrets (valkey passwords in
     # the state, AOF data), so no other user may read any of it.
     os.umask(0o077)
     options.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -235,9 +235,9 @@ def serve_workers(config: RunConfig, sock: socket.socket | None = None) -> None:
         timeout_graceful_shutdown=10,
     )
     server = uvicorn.Server(uvicorn_config)
-    # uvicorn re-raises the signal that stopped it once it has shut down; with
+    # uvicorn re-raises the signal that stopped it once it has shut down. With
     # the default handlers that would kill this process before the supervisor
-    # stops valkey. These handlers absorb that second delivery.
+    # stops valkey, so these handlers absorb that second delivery.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _ignore_signal)
     if sock is None:
